@@ -1,0 +1,17 @@
+//! Identifier newtypes: never pass bare integers across modules.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one chromosome object within a metaphase analysis.
+///
+/// Ids are dense and start at 0 in the order objects were segmented, which is
+/// top-to-bottom then left-to-right by bounding box (see `segmentation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ObjectId(pub u32);
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

@@ -1,0 +1,12 @@
+//! The pure domain: image analysis, classification, karyograms and karyotypes.
+//!
+//! Nothing in here names egui, eframe, wgpu, ort, rusqlite or tokio, reads files
+//! or looks at a clock (checked by `tests/architecture.rs`). Code outside the
+//! domain feeds it decoded images and asks it questions; it answers with plain
+//! data that the CLI, the case store and (later) the GUI render.
+
+pub mod bands;
+pub mod chromosome;
+pub mod ids;
+pub mod raster;
+pub mod rng;

@@ -1,0 +1,13 @@
+//! KaryoStation: a cytogenetics review workstation.
+//!
+//! Architecture in ten lines:
+//! - `domain` is pure: rasters, segmentation, geometry, classification,
+//!   karyogram arrangement and ISCN. No I/O, no clock, no GUI/ML/DB crates.
+//! - `imageio` decodes image files into domain rasters and encodes PNGs.
+//! - `pipeline` runs the stages on a file, times them and writes the outputs.
+//! - `main.rs` is a thin command-line front end over the library.
+//!
+//! Dependency rule: `domain` depends on nothing else in the crate; the other
+//! modules depend on `domain`; nothing depends on `main.rs`.
+
+pub mod domain;
