@@ -10,3 +10,5 @@ pub mod chromosome;
 pub mod ids;
 pub mod raster;
 pub mod rng;
+pub mod geometry;
+pub mod segmentation;

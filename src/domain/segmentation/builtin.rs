@@ -1,0 +1,398 @@
+//! The built-in classical segmenter.
+//!
+//! Theory of operation:
+//! 1. flatten the background of the stain-density image and smooth it;
+//! 2. threshold at Otsu's level, open (drop one-pixel bridges and specks) and
+//!    fill small holes (pale bands, chromatid gaps);
+//! 3. label 4-connected components and learn the cell's scale from them
+//!    (median object area, typical half-width from the distance transform);
+//! 4. set aside debris (tiny) and nuclei (large, compact, far thicker than a
+//!    chromosome) with their reason;
+//! 5. a component larger than the longest chromosome should be, or whose
+//!    skeleton branches, is cut by a watershed of its distance transform from
+//!    the thick cores of its parts; neighbouring pieces are merged back unless
+//!    the cut runs through a neck clearly narrower than both pieces (the
+//!    concavity check), so a single chromosome is not cut at its centromere.
+
+use crate::domain::geometry::{self, skeleton};
+use crate::domain::raster::{GrayImage, Mask, Region};
+
+use super::components::{connected_components, distance_transform, watershed};
+use super::filters::{blur5, dilate_cross, erode_cross, fill_holes, flatten_background, histogram, otsu_threshold, threshold};
+use super::{RejectReason, RejectedObject, SegmentNote, SegmentedObject, Segmentation};
+
+/// Tunable parameters of the built-in segmenter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinParams {
+    /// Objects below this many pixels are always debris.
+    pub min_area_px: usize,
+    /// Debris: area below this fraction of the median object area.
+    pub debris_fraction: f64,
+    /// Threshold = this fraction of Otsu's level (below 1 keeps pale bands).
+    pub threshold_scale: f64,
+    /// A cut is kept when the shared boundary is narrower than this fraction
+    /// of the narrower piece's width.
+    pub neck_ratio: f64,
+}
+
+impl Default for BuiltinParams {
+    fn default() -> Self {
+        Self {
+            min_area_px: 12,
+            debris_fraction: 0.12,
+            threshold_scale: 0.8,
+            neck_ratio: 0.8,
+        }
+    }
+}
+
+/// Segments a stain-density image (chromosomes high, background low).
+pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
+    let (w, h) = (density.width(), density.height());
+    let mut result = Segmentation::default();
+    if w < 3 || h < 3 {
+        result.warnings.push("image too small to segment".into());
+        return result;
+    }
+    let block = (w.min(h) / 8).max(32);
+    let flat = blur5(&flatten_background(density, block));
+    let hist = histogram(&flat);
+    let otsu = otsu_threshold(&hist);
+    // A flat image (no contrast) has no objects.
+    let max_level = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
+    if max_level < 12 || otsu < 4 {
+        result.warnings.push("no chromosomes found: the image has no contrast".into());
+        return result;
+    }
+    let level = ((f64::from(otsu) * params.threshold_scale).round() as u8).max(3);
+    let mask = threshold(&flat, level);
+    let mask = dilate_cross(&erode_cross(&mask));
+    let mask = fill_holes(&mask, (w * h / 4000).max(16));
+    let components = connected_components(&mask);
+
+    // Learn the cell's scale from plausible objects.
+    let mut areas: Vec<usize> = components
+        .iter()
+        .map(Region::area)
+        .filter(|&a| a >= params.min_area_px * 2)
+        .collect();
+    areas.sort_unstable();
+    let median_area = areas.get(areas.len() / 2).copied().unwrap_or(0) as f64;
+    let debris_area = (params.min_area_px as f64).max(params.debris_fraction * median_area);
+    let max_dts: Vec<f64> = components.iter().map(|c| max_distance(&c.mask)).collect();
+    let mut typical: Vec<f64> = components
+        .iter()
+        .zip(&max_dts)
+        .filter(|(c, _)| (c.area() as f64) >= debris_area && (c.area() as f64) <= 3.0 * median_area)
+        .map(|(_, &d)| d)
+        .collect();
+    typical.sort_by(f64::total_cmp);
+    let half_width = typical.get(typical.len() / 2).copied().unwrap_or(3.0).max(1.5);
+
+    let mut candidates = Vec::new();
+    for (region, &max_dt) in components.into_iter().zip(&max_dts) {
+        let area = region.area() as f64;
+        let on_border = region.bbox.touches_border(w, h);
+        if area < debris_area {
+            let reason = if on_border { RejectReason::CutByBorder } else { RejectReason::Debris };
+            result.rejected.push(RejectedObject { region, reason });
+        } else if max_dt > 2.2 * half_width && area > 3.0 * median_area && is_compact(&region, max_dt) {
+            result.rejected.push(RejectedObject {
+                region,
+                reason: RejectReason::Nucleus,
+            });
+        } else {
+            candidates.push((region, on_border));
+        }
+    }
+    let total_area: f64 = candidates.iter().map(|(r, _)| r.area() as f64).sum();
+    // Chromosome 1 is about 4.2% of a diploid cell's chromosome length.
+    let largest_expected = 0.0422 * total_area.max(46.0 * median_area);
+
+    for (region, on_border) in candidates {
+        let mut notes = Vec::new();
+        if on_border {
+            notes.push(SegmentNote::TouchesBorder);
+        }
+        let area = region.area() as f64;
+        let branched = skeleton::significant_junctions(&skeleton::thin(&region.mask), (3.0 * half_width).round() as usize) > 0;
+        let too_big = area > 1.35 * largest_expected;
+        let too_thick = max_distance(&region.mask) > 1.8 * half_width;
+        if branched || too_big || too_thick {
+            let mut pieces = if branched || too_thick {
+                split_cluster(&region, half_width, debris_area, params.neck_ratio)
+            } else {
+                vec![region.clone()]
+            };
+            if pieces.len() == 1 && too_big {
+                pieces = cut_along_axis(&region, 1.35 * largest_expected, debris_area, 3);
+            }
+            if pieces.len() > 1 {
+                for piece in pieces {
+                    let mut notes = notes.clone();
+                    notes.push(SegmentNote::SplitFromCluster);
+                    result.objects.push(SegmentedObject {
+                        region: piece,
+                        score: 0.7,
+                        notes,
+                    });
+                }
+                continue;
+            }
+            notes.push(SegmentNote::PossibleCluster);
+        }
+        let score = if notes.contains(&SegmentNote::PossibleCluster) {
+            0.4
+        } else if on_border {
+            0.6
+        } else {
+            0.95
+        };
+        result.objects.push(SegmentedObject { region, score, notes });
+    }
+    if result.objects.is_empty() {
+        result.warnings.push("no chromosomes found in the image".into());
+    }
+    result.sort();
+    result
+}
+
+fn max_distance(mask: &Mask) -> f64 {
+    distance_transform(mask).into_iter().fold(0.0, f64::max)
+}
+
+/// Compact: the area is not much more than a disc of the object's thickness
+/// would cover several times over, and it fills its bounding box.
+fn is_compact(region: &Region, max_dt: f64) -> bool {
+    let disc = std::f64::consts::PI * max_dt * max_dt;
+    let fill = region.area() as f64 / region.bbox.area().max(1) as f64;
+    (region.area() as f64) < 2.5 * disc && fill > 0.5
+}
+
+/// Cuts a cluster into pieces by watershed from thick cores, then merges back
+/// neighbours whose shared boundary is not a neck. Returns the region itself
+/// when no cut survives.
+fn split_cluster(region: &Region, half_width: f64, debris_area: f64, neck_ratio: f64) -> Vec<Region> {
+    let mask = &region.mask;
+    let (w, h) = (mask.width(), mask.height());
+    let dt = distance_transform(mask);
+    let mut pieces = vec![region.clone()];
+    for core_level in [0.65, 0.8, 0.5] {
+        let core = Mask::from_vec(w, h, dt.iter().map(|&d| d >= core_level * half_width).collect())
+            .unwrap_or_else(|| Mask::new(w, h));
+        let cores = connected_components(&core);
+        if cores.len() < 2 {
+            continue;
+        }
+        let mut markers = vec![0u32; w * h];
+        for (k, c) in cores.iter().enumerate() {
+            for (x, y) in c.pixels() {
+                markers[y * w + x] = k as u32 + 1;
+            }
+        }
+        let mut labels = watershed(mask, &dt, &markers);
+        merge_non_necks(&mut labels, &dt, w, h, cores.len(), debris_area, neck_ratio);
+        let mut by_label: Vec<Vec<(usize, usize)>> = vec![Vec::new(); cores.len() + 1];
+        for (i, &l) in labels.iter().enumerate() {
+            if l != 0 {
+                by_label[l as usize].push((region.bbox.x + i % w, region.bbox.y + i / w));
+            }
+        }
+        let found: Vec<Region> = by_label
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| Region::from_pixels(&p))
+            .collect();
+        if found.len() > 1 {
+            pieces = found;
+            break;
+        }
+    }
+    pieces
+}
+
+/// Cuts an unbranched object that is too long for one chromosome where its
+/// medial axis is narrowest or turns most sharply (two chromosomes touching
+/// end to end), assigning each pixel to the nearer side of the cut; recurses
+/// while a piece is still too large.
+fn cut_along_axis(region: &Region, max_area: f64, debris_area: f64, depth: usize) -> Vec<Region> {
+    if depth == 0 || (region.area() as f64) <= max_area {
+        return vec![region.clone()];
+    }
+    let axis = geometry::medial_axis(region);
+    let widths = geometry::width_profile(region, &axis);
+    let n = axis.len();
+    let mut sorted = widths.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_w = sorted.get(n / 2).copied().unwrap_or(1.0).max(1.0);
+    let margin = ((debris_area / median_w).ceil() as usize).max((1.5 * median_w) as usize);
+    if n < 2 * margin + 2 {
+        return vec![region.clone()];
+    }
+    let reach = (median_w.round() as usize).max(3);
+    let turn = |i: usize| {
+        let a = axis[i.saturating_sub(reach)];
+        let b = axis[i];
+        let c = axis[(i + reach).min(n - 1)];
+        let (ux, uy) = (b.0 - a.0, b.1 - a.1);
+        let (vx, vy) = (c.0 - b.0, c.1 - b.1);
+        (ux * vy - uy * vx).atan2(ux * vx + uy * vy).abs()
+    };
+    let smooth_w = crate::domain::bands::gaussian_smooth(&widths, 1.0);
+    let Some(cut) = (margin..n - margin).min_by(|&a, &b| {
+        let sa = smooth_w[a] / median_w - 0.6 * turn(a);
+        let sb = smooth_w[b] / median_w - 0.6 * turn(b);
+        sa.total_cmp(&sb)
+    }) else {
+        return vec![region.clone()];
+    };
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for (x, y) in region.pixels() {
+        let (px, py) = (x as f64, y as f64);
+        let nearest = (0..n)
+            .min_by(|&a, &b| {
+                let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
+                let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
+                da.total_cmp(&db)
+            })
+            .unwrap_or(0);
+        if nearest < cut { first.push((x, y)) } else { second.push((x, y)) }
+    }
+    if first.is_empty() || second.is_empty() {
+        return vec![region.clone()];
+    }
+    let mut out = Vec::new();
+    for part in [first, second] {
+        // Keep 4-connected pieces; a stray fragment joins the debris test later.
+        for piece in connected_components(&Region::from_pixels(&part).mask) {
+            let origin = Region::from_pixels(&part).bbox;
+            let global = geometry::contour::region_from_local(&piece.mask, crate::domain::raster::BBox {
+                x: origin.x + piece.bbox.x,
+                y: origin.y + piece.bbox.y,
+                w: piece.bbox.w,
+                h: piece.bbox.h,
+            });
+            out.extend(cut_along_axis(&global, max_area, debris_area, depth - 1));
+        }
+    }
+    out
+}
+
+/// Repeatedly merges the pair of adjacent labels whose shared boundary is
+/// widest relative to the narrower of the two (no neck between them), and
+/// absorbs pieces too small to be chromosomes into their widest neighbour.
+fn merge_non_necks(labels: &mut [u32], dt: &[f64], w: usize, h: usize, n: usize, debris_area: f64, neck_ratio: f64) {
+    loop {
+        let mut area = vec![0usize; n + 1];
+        let mut thick = vec![0f64; n + 1];
+        for (i, &l) in labels.iter().enumerate() {
+            area[l as usize] += 1;
+            thick[l as usize] = thick[l as usize].max(dt[i]);
+        }
+        // Shared boundary lengths between label pairs.
+        let mut shared = std::collections::BTreeMap::<(u32, u32), usize>::new();
+        for y in 0..h {
+            for x in 0..w {
+                let a = labels[y * w + x];
+                if a == 0 {
+                    continue;
+                }
+                for j in [(x + 1 < w).then(|| y * w + x + 1), (y + 1 < h).then(|| (y + 1) * w + x)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let b = labels[j];
+                    if b != 0 && b != a {
+                        *shared.entry((a.min(b), a.max(b))).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut best: Option<((u32, u32), f64)> = None;
+        for (&(a, b), &len) in &shared {
+            let narrower = (2.0 * thick[a as usize]).min(2.0 * thick[b as usize]).max(1.0);
+            let mut ratio = len as f64 / narrower;
+            if (area[a as usize] as f64) < debris_area || (area[b as usize] as f64) < debris_area {
+                ratio += 10.0;
+            }
+            if ratio >= neck_ratio && best.is_none_or(|(_, r)| ratio > r) {
+                best = Some(((a, b), ratio));
+            }
+        }
+        let Some(((a, b), _)) = best else { return };
+        for l in labels.iter_mut() {
+            if *l == b {
+                *l = a;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draw_rod(img: &mut GrayImage, x0: f64, y0: f64, x1: f64, y1: f64, half: f64) {
+        for y in 0..img.height() {
+            for x in 0..img.width() {
+                let (px, py) = (x as f64, y as f64);
+                let (dx, dy) = (x1 - x0, y1 - y0);
+                let t = (((px - x0) * dx + (py - y0) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+                let d = ((px - x0 - t * dx).powi(2) + (py - y0 - t * dy).powi(2)).sqrt();
+                if d <= half {
+                    img.set(x as i64, y as i64, 180);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn separate_rods_debris_and_a_nucleus() {
+        let mut img = GrayImage::new(300, 200, 10);
+        let mut expected = 0;
+        for k in 0..8 {
+            let x = 20.0 + k as f64 * 25.0;
+            draw_rod(&mut img, x, 20.0, x + 5.0, 60.0 + k as f64 * 3.0, 4.0);
+            expected += 1;
+        }
+        for (x, y) in [(250, 20), (251, 20), (250, 21), (251, 21), (252, 21), (251, 22)] {
+            img.set(x, y, 200); // a speck of debris
+        }
+        for y in 110..190i64 {
+            for x in 180..280i64 {
+                if (x - 230).pow(2) + (y - 150).pow(2) < 1400 {
+                    img.set(x, y, 160);
+                }
+            }
+        }
+        let seg = segment(&img, &BuiltinParams::default());
+        assert_eq!(seg.objects.len(), expected, "{:?}", seg.warnings);
+        assert!(seg.rejected.iter().any(|r| r.reason == RejectReason::Nucleus));
+        assert!(seg.rejected.iter().any(|r| r.reason == RejectReason::Debris));
+    }
+
+    #[test]
+    fn blank_and_tiny_images_give_warnings() {
+        for (w, h) in [(0, 0), (1, 1), (50, 50)] {
+            let seg = segment(&GrayImage::new(w, h, 0), &BuiltinParams::default());
+            assert!(seg.objects.is_empty());
+            assert!(!seg.warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_cross_of_two_rods_is_cut() {
+        let mut img = GrayImage::new(160, 160, 10);
+        for k in 0..6 {
+            let x = 10.0 + k as f64 * 22.0;
+            draw_rod(&mut img, x, 110.0, x + 4.0, 150.0, 4.0);
+        }
+        // Two rods touching end to end at a right angle (an L shape).
+        draw_rod(&mut img, 20.0, 20.0, 80.0, 20.0, 4.0);
+        draw_rod(&mut img, 84.0, 24.0, 84.0, 90.0, 4.0);
+        let seg = segment(&img, &BuiltinParams::default());
+        let split = seg.objects.iter().filter(|o| o.notes.contains(&SegmentNote::SplitFromCluster)).count();
+        assert!(seg.objects.len() >= 7, "{} objects", seg.objects.len());
+        assert!(split >= 2 || seg.objects.len() == 8);
+    }
+}
