@@ -8,5 +8,6 @@
 pub mod bands;
 pub mod chromosome;
 pub mod ids;
+pub mod modality;
 pub mod raster;
 pub mod rng;
