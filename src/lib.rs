@@ -11,3 +11,4 @@
 //! modules depend on `domain`; nothing depends on `main.rs`.
 
 pub mod domain;
+pub mod imageio;

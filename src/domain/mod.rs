@@ -8,6 +8,7 @@
 pub mod bands;
 pub mod chromosome;
 pub mod ids;
+pub mod modality;
 pub mod raster;
 pub mod rng;
 pub mod geometry;
