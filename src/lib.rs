@@ -11,4 +11,8 @@
 //! modules depend on `domain`; nothing depends on `main.rs`.
 
 pub mod domain;
+pub mod eval;
 pub mod imageio;
+pub mod karyogram_png;
+pub mod pipeline;
+pub mod report;

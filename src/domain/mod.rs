@@ -5,11 +5,17 @@
 //! domain feeds it decoded images and asks it questions; it answers with plain
 //! data that the CLI, the case store and (later) the GUI render.
 
+pub mod analysis;
 pub mod bands;
 pub mod chromosome;
+pub mod classify;
+pub mod geometry;
 pub mod ids;
+pub mod iscn;
+pub mod karyogram;
+pub mod metrics;
 pub mod modality;
+pub mod ports;
 pub mod raster;
 pub mod rng;
-pub mod geometry;
 pub mod segmentation;

@@ -44,7 +44,9 @@ pub fn trace_outline(region: &Region) -> Vec<(f64, f64)> {
         d = new_d;
     }
     let (ox, oy) = (region.bbox.x as f64, region.bbox.y as f64);
-    out.into_iter().map(|(x, y)| (x as f64 + ox, y as f64 + oy)).collect()
+    out.into_iter()
+        .map(|(x, y)| (x as f64 + ox, y as f64 + oy))
+        .collect()
 }
 
 /// Douglas-Peucker simplification of a closed polygon: no removed vertex lies
@@ -90,7 +92,12 @@ fn simplify_open(points: &[(f64, f64)], epsilon: f64) -> Vec<(f64, f64)> {
             stack.push((best.1, b));
         }
     }
-    points.iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| *p).collect()
+    points
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| *p)
+        .collect()
 }
 
 fn dist2(a: (f64, f64), b: (f64, f64)) -> f64 {
@@ -110,12 +117,27 @@ fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 /// Pixels whose centres lie inside `poly` (even-odd rule), clipped to a
 /// `width` x `height` image. Non-finite coordinates are ignored.
 pub fn rasterize_polygon(poly: &[(f64, f64)], width: usize, height: usize) -> Region {
-    let pts: Vec<(f64, f64)> = poly.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+    let pts: Vec<(f64, f64)> = poly
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
     if pts.len() < 3 || width == 0 || height == 0 {
         return Region::from_pixels(&[]);
     }
-    let y_min = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min).floor().max(0.0) as usize;
-    let y_max = (pts.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max).ceil().max(0.0) as usize).min(height);
+    let y_min = pts
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .floor()
+        .max(0.0) as usize;
+    let y_max = (pts
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .ceil()
+        .max(0.0) as usize)
+        .min(height);
     let mut pixels = Vec::new();
     let mut xs = Vec::new();
     for y in y_min..y_max {
@@ -191,7 +213,8 @@ mod tests {
             }
             let region = Region::from_pixels(&pixels);
             // Fill holes first: the outline is the outer boundary only.
-            let filled_mask = crate::domain::segmentation::filters::fill_holes(&region.mask, usize::MAX);
+            let filled_mask =
+                crate::domain::segmentation::filters::fill_holes(&region.mask, usize::MAX);
             let filled = region_from_local(&filled_mask, region.bbox);
             let outline = trace_outline(&filled);
             let back = rasterize_polygon(&outline, 40, 40);

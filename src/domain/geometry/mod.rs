@@ -54,7 +54,11 @@ pub fn measure(density: &GrayImage, region: &Region) -> Option<ChromosomeGeometr
     let length_px = axis.len().saturating_sub(1) as f64 + 1.0;
     let mut sorted = widths.clone();
     sorted.sort_by(f64::total_cmp);
-    let width_px = sorted.get(sorted.len() / 2).copied().unwrap_or(1.0).max(1.0);
+    let width_px = sorted
+        .get(sorted.len() / 2)
+        .copied()
+        .unwrap_or(1.0)
+        .max(1.0);
     let half = (sorted.last().copied().unwrap_or(1.0) / 2.0 + 2.0).ceil() as usize;
     let straightened = straighten(density, region, &axis, half, 0.0, true);
     let banding_profile = banding_profile(&straightened, &widths);
@@ -112,7 +116,10 @@ fn principal_axis(region: &Region) -> Vec<(f64, f64)> {
     }
     let theta = 0.5 * (2.0 * sxy).atan2(sxx - syy);
     let (ux, uy) = (theta.cos(), theta.sin());
-    vec![(cx - 0.5 * ux, cy - 0.5 * uy), (cx + 0.5 * ux, cy + 0.5 * uy)]
+    vec![
+        (cx - 0.5 * ux, cy - 0.5 * uy),
+        (cx + 0.5 * ux, cy + 0.5 * uy),
+    ]
 }
 
 /// Resamples a polyline at uniform arc-length `step` (keeps both ends).
@@ -193,7 +200,11 @@ fn normals(axis: &[(f64, f64)]) -> Vec<(f64, f64)> {
             let b = axis[(i + 2).min(n - 1)];
             let (tx, ty) = (b.0 - a.0, b.1 - a.1);
             let len = (tx * tx + ty * ty).sqrt();
-            if len < 1e-9 { (1.0, 0.0) } else { (-ty / len, tx / len) }
+            if len < 1e-9 {
+                (1.0, 0.0)
+            } else {
+                (-ty / len, tx / len)
+            }
         })
         .collect()
 }
@@ -207,12 +218,21 @@ pub fn width_profile(region: &Region, axis: &[(f64, f64)]) -> Vec<f64> {
         .map(|(&(nx, ny), &(x, y))| {
             let run = |sign: f64| {
                 let mut t = 0.0;
-                while t < limit && inside(region, (x + sign * nx * (t + 0.5), y + sign * ny * (t + 0.5))) {
+                while t < limit
+                    && inside(
+                        region,
+                        (x + sign * nx * (t + 0.5), y + sign * ny * (t + 0.5)),
+                    )
+                {
                     t += 0.5;
                 }
                 t
             };
-            if inside(region, (x, y)) { run(1.0) + run(-1.0) + 0.5 } else { 0.5 }
+            if inside(region, (x, y)) {
+                run(1.0) + run(-1.0) + 0.5
+            } else {
+                0.5
+            }
         })
         .collect()
 }
@@ -250,7 +270,9 @@ fn banding_profile(straight: &GrayImage, widths: &[f64]) -> Vec<f64> {
     let half = (straight.width() / 2) as i64;
     (0..straight.height())
         .map(|row| {
-            let reach = (0.3 * widths.get(row).copied().unwrap_or(1.0)).max(1.0).round() as i64;
+            let reach = (0.3 * widths.get(row).copied().unwrap_or(1.0))
+                .max(1.0)
+                .round() as i64;
             let mut sum = 0.0;
             let mut n = 0.0;
             for dx in -reach..=reach {
@@ -275,7 +297,11 @@ fn find_centromere(widths: &[f64], straight: &GrayImage, width_px: f64) -> f64 {
     }
     let w = gaussian_smooth(widths, 1.5);
     let mass: Vec<f64> = (0..straight.height())
-        .map(|r| (0..straight.width()).map(|c| f64::from(straight.at(c, r))).sum())
+        .map(|r| {
+            (0..straight.width())
+                .map(|c| f64::from(straight.at(c, r)))
+                .sum()
+        })
         .collect();
     let mass = gaussian_smooth(&mass, 1.5);
     let median = |v: &[f64]| {
@@ -284,7 +310,10 @@ fn find_centromere(widths: &[f64], straight: &GrayImage, width_px: f64) -> f64 {
         s[s.len() / 2].max(1e-9)
     };
     let (mw, mm) = (median(&w), median(&mass));
-    let margin = (0.1 * n as f64).max(0.5 * width_px).min(0.15 * n as f64).round() as usize;
+    let margin = (0.1 * n as f64)
+        .max(0.5 * width_px)
+        .min(0.15 * n as f64)
+        .round() as usize;
     let lo = margin.min(n / 2);
     let hi = n.saturating_sub(margin).max(lo + 1);
     (lo..hi)
@@ -336,7 +365,10 @@ mod tests {
         assert!((g.length_px - 68.0).abs() < 5.0, "length {}", g.length_px);
         assert!((g.width_px - 8.0).abs() < 1.6, "width {}", g.width_px);
         let rel = g.centromere_px / g.length_px;
-        assert!((rel - (0.3 * 60.0 + 4.0) / 68.0).abs() < 0.08, "centromere at {rel}");
+        assert!(
+            (rel - (0.3 * 60.0 + 4.0) / 68.0).abs() < 0.08,
+            "centromere at {rel}"
+        );
         assert!(g.axis[0].1 < g.axis[g.axis.len() - 1].1);
         assert_eq!(g.straightened.height(), g.axis.len());
         assert_eq!(g.banding_profile.len(), g.axis.len());
@@ -347,13 +379,21 @@ mod tests {
         let (img, region) = rod(60.0, 1.2);
         let g = measure(&img, &region).unwrap();
         // Arc length of the centre line is about 72 px, plus two 4 px caps.
-        assert!(g.length_px > 74.0 && g.length_px < 86.0, "length {}", g.length_px);
+        assert!(
+            g.length_px > 74.0 && g.length_px < 86.0,
+            "length {}",
+            g.length_px
+        );
     }
 
     #[test]
     fn tiny_objects_do_not_panic() {
         let img = GrayImage::new(5, 5, 100);
-        for pixels in [vec![(2, 2)], vec![(1, 1), (2, 1)], vec![(1, 1), (1, 2), (2, 1), (2, 2)]] {
+        for pixels in [
+            vec![(2, 2)],
+            vec![(1, 1), (2, 1)],
+            vec![(1, 1), (1, 2), (2, 1), (2, 2)],
+        ] {
             let g = measure(&img, &Region::from_pixels(&pixels)).unwrap();
             assert!(g.length_px >= 1.0);
         }

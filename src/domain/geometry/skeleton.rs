@@ -59,11 +59,37 @@ pub fn thin(mask: &Mask) -> Mask {
     }
 }
 
-const NEIGHBOURS: [(i64, i64); 8] = [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)];
+const NEIGHBOURS: [(i64, i64); 8] = [
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+    (-1, 0),
+    (1, 0),
+    (-1, 1),
+    (0, 1),
+    (1, 1),
+];
 
-/// Number of 8-neighbours set in the skeleton.
-pub fn degree(skel: &Mask, x: i64, y: i64) -> usize {
-    NEIGHBOURS.iter().filter(|(dx, dy)| skel.get(x + dx, y + dy)).count()
+/// Number of separate skeleton runs around a pixel: the 0 -> 1 transitions
+/// walking once around its 8 neighbours (1 at an end, 2 on a line, >= 3 at a
+/// branch point). Unlike the neighbour count it is not fooled by the corners
+/// of an 8-connected staircase.
+pub fn crossings(skel: &Mask, x: i64, y: i64) -> usize {
+    const RING: [(i64, i64); 8] = [
+        (0, -1),
+        (1, -1),
+        (1, 0),
+        (1, 1),
+        (0, 1),
+        (-1, 1),
+        (-1, 0),
+        (-1, -1),
+    ];
+    let p: Vec<bool> = RING
+        .iter()
+        .map(|(dx, dy)| skel.get(x + dx, y + dy))
+        .collect();
+    (0..8).filter(|&i| !p[i] && p[(i + 1) % 8]).count()
 }
 
 /// Breadth-first distances (in steps) from `start` over 8-connected skeleton
@@ -132,7 +158,7 @@ pub fn significant_junctions(skel: &Mask, min_branch: usize) -> usize {
         let mut removed_any = false;
         for y in 0..h {
             for x in 0..w {
-                if !s.get(x, y) || degree(&s, x, y) != 1 {
+                if !s.get(x, y) || crossings(&s, x, y) != 1 {
                     continue;
                 }
                 let mut walk = vec![(x, y)];
@@ -144,7 +170,7 @@ pub fn significant_junctions(skel: &Mask, min_branch: usize) -> usize {
                         .map(|(dx, dy)| (cx + dx, cy + dy))
                         .find(|&(nx, ny)| s.get(nx, ny) && !walk.contains(&(nx, ny)));
                     let Some((nx, ny)) = next else { break };
-                    if degree(&s, nx, ny) >= 3 {
+                    if crossings(&s, nx, ny) >= 3 {
                         reached_junction = true;
                         break;
                     }
@@ -168,7 +194,7 @@ pub fn significant_junctions(skel: &Mask, min_branch: usize) -> usize {
     let mut junction = Mask::new(w as usize, h as usize);
     for y in 0..h {
         for x in 0..w {
-            if s.get(x, y) && degree(&s, x, y) >= 3 {
+            if s.get(x, y) && crossings(&s, x, y) >= 3 {
                 junction.set(x, y, true);
             }
         }

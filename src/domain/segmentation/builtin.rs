@@ -18,8 +18,11 @@ use crate::domain::geometry::{self, skeleton};
 use crate::domain::raster::{GrayImage, Mask, Region};
 
 use super::components::{connected_components, distance_transform, watershed};
-use super::filters::{blur5, dilate_cross, erode_cross, fill_holes, flatten_background, histogram, otsu_threshold, threshold};
-use super::{RejectReason, RejectedObject, SegmentNote, SegmentedObject, Segmentation};
+use super::filters::{
+    blur5, dilate_cross, erode_cross, fill_holes, flatten_background, histogram, otsu_threshold,
+    threshold,
+};
+use super::{RejectReason, RejectedObject, SegmentNote, Segmentation, SegmentedObject};
 
 /// Tunable parameters of the built-in segmenter.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +64,9 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
     // A flat image (no contrast) has no objects.
     let max_level = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
     if max_level < 12 || otsu < 4 {
-        result.warnings.push("no chromosomes found: the image has no contrast".into());
+        result
+            .warnings
+            .push("no chromosomes found: the image has no contrast".into());
         return result;
     }
     let level = ((f64::from(otsu) * params.threshold_scale).round() as u8).max(3);
@@ -87,16 +92,27 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
         .map(|(_, &d)| d)
         .collect();
     typical.sort_by(f64::total_cmp);
-    let half_width = typical.get(typical.len() / 2).copied().unwrap_or(3.0).max(1.5);
+    let half_width = typical
+        .get(typical.len() / 2)
+        .copied()
+        .unwrap_or(3.0)
+        .max(1.5);
 
     let mut candidates = Vec::new();
     for (region, &max_dt) in components.into_iter().zip(&max_dts) {
         let area = region.area() as f64;
         let on_border = region.bbox.touches_border(w, h);
         if area < debris_area {
-            let reason = if on_border { RejectReason::CutByBorder } else { RejectReason::Debris };
+            let reason = if on_border {
+                RejectReason::CutByBorder
+            } else {
+                RejectReason::Debris
+            };
             result.rejected.push(RejectedObject { region, reason });
-        } else if max_dt > 2.2 * half_width && area > 3.0 * median_area && is_compact(&region, max_dt) {
+        } else if max_dt > 2.2 * half_width
+            && area > 3.0 * median_area
+            && is_compact(&region, max_dt)
+        {
             result.rejected.push(RejectedObject {
                 region,
                 reason: RejectReason::Nucleus,
@@ -115,9 +131,19 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
             notes.push(SegmentNote::TouchesBorder);
         }
         let area = region.area() as f64;
-        let branched = skeleton::significant_junctions(&skeleton::thin(&region.mask), (3.0 * half_width).round() as usize) > 0;
+        let branched = skeleton::significant_junctions(
+            &skeleton::thin(&region.mask),
+            (3.0 * half_width).round() as usize,
+        ) > 0;
         let too_big = area > 1.35 * largest_expected;
         let too_thick = max_distance(&region.mask) > 1.8 * half_width;
+        if std::env::var("KS_DEBUG").is_ok() {
+            eprintln!(
+                "{:?} area {area} branched {branched} big {too_big} thick {too_thick} maxdt {:.1} hw {half_width:.1} largest {largest_expected:.0}",
+                region.bbox,
+                max_distance(&region.mask)
+            );
+        }
         if branched || too_big || too_thick {
             let mut pieces = if branched || too_thick {
                 split_cluster(&region, half_width, debris_area, params.neck_ratio)
@@ -148,10 +174,16 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
         } else {
             0.95
         };
-        result.objects.push(SegmentedObject { region, score, notes });
+        result.objects.push(SegmentedObject {
+            region,
+            score,
+            notes,
+        });
     }
     if result.objects.is_empty() {
-        result.warnings.push("no chromosomes found in the image".into());
+        result
+            .warnings
+            .push("no chromosomes found in the image".into());
     }
     result.sort();
     result
@@ -172,14 +204,23 @@ fn is_compact(region: &Region, max_dt: f64) -> bool {
 /// Cuts a cluster into pieces by watershed from thick cores, then merges back
 /// neighbours whose shared boundary is not a neck. Returns the region itself
 /// when no cut survives.
-fn split_cluster(region: &Region, half_width: f64, debris_area: f64, neck_ratio: f64) -> Vec<Region> {
+fn split_cluster(
+    region: &Region,
+    half_width: f64,
+    debris_area: f64,
+    neck_ratio: f64,
+) -> Vec<Region> {
     let mask = &region.mask;
     let (w, h) = (mask.width(), mask.height());
     let dt = distance_transform(mask);
     let mut pieces = vec![region.clone()];
     for core_level in [0.65, 0.8, 0.5] {
-        let core = Mask::from_vec(w, h, dt.iter().map(|&d| d >= core_level * half_width).collect())
-            .unwrap_or_else(|| Mask::new(w, h));
+        let core = Mask::from_vec(
+            w,
+            h,
+            dt.iter().map(|&d| d >= core_level * half_width).collect(),
+        )
+        .unwrap_or_else(|| Mask::new(w, h));
         let cores = connected_components(&core);
         if cores.len() < 2 {
             continue;
@@ -256,7 +297,11 @@ fn cut_along_axis(region: &Region, max_area: f64, debris_area: f64, depth: usize
                 da.total_cmp(&db)
             })
             .unwrap_or(0);
-        if nearest < cut { first.push((x, y)) } else { second.push((x, y)) }
+        if nearest < cut {
+            first.push((x, y))
+        } else {
+            second.push((x, y))
+        }
     }
     if first.is_empty() || second.is_empty() {
         return vec![region.clone()];
@@ -266,12 +311,15 @@ fn cut_along_axis(region: &Region, max_area: f64, debris_area: f64, depth: usize
         // Keep 4-connected pieces; a stray fragment joins the debris test later.
         for piece in connected_components(&Region::from_pixels(&part).mask) {
             let origin = Region::from_pixels(&part).bbox;
-            let global = geometry::contour::region_from_local(&piece.mask, crate::domain::raster::BBox {
-                x: origin.x + piece.bbox.x,
-                y: origin.y + piece.bbox.y,
-                w: piece.bbox.w,
-                h: piece.bbox.h,
-            });
+            let global = geometry::contour::region_from_local(
+                &piece.mask,
+                crate::domain::raster::BBox {
+                    x: origin.x + piece.bbox.x,
+                    y: origin.y + piece.bbox.y,
+                    w: piece.bbox.w,
+                    h: piece.bbox.h,
+                },
+            );
             out.extend(cut_along_axis(&global, max_area, debris_area, depth - 1));
         }
     }
@@ -281,7 +329,15 @@ fn cut_along_axis(region: &Region, max_area: f64, debris_area: f64, depth: usize
 /// Repeatedly merges the pair of adjacent labels whose shared boundary is
 /// widest relative to the narrower of the two (no neck between them), and
 /// absorbs pieces too small to be chromosomes into their widest neighbour.
-fn merge_non_necks(labels: &mut [u32], dt: &[f64], w: usize, h: usize, n: usize, debris_area: f64, neck_ratio: f64) {
+fn merge_non_necks(
+    labels: &mut [u32],
+    dt: &[f64],
+    w: usize,
+    h: usize,
+    n: usize,
+    debris_area: f64,
+    neck_ratio: f64,
+) {
     loop {
         let mut area = vec![0usize; n + 1];
         let mut thick = vec![0f64; n + 1];
@@ -297,9 +353,12 @@ fn merge_non_necks(labels: &mut [u32], dt: &[f64], w: usize, h: usize, n: usize,
                 if a == 0 {
                     continue;
                 }
-                for j in [(x + 1 < w).then(|| y * w + x + 1), (y + 1 < h).then(|| (y + 1) * w + x)]
-                    .into_iter()
-                    .flatten()
+                for j in [
+                    (x + 1 < w).then(|| y * w + x + 1),
+                    (y + 1 < h).then(|| (y + 1) * w + x),
+                ]
+                .into_iter()
+                .flatten()
                 {
                     let b = labels[j];
                     if b != 0 && b != a {
@@ -310,7 +369,9 @@ fn merge_non_necks(labels: &mut [u32], dt: &[f64], w: usize, h: usize, n: usize,
         }
         let mut best: Option<((u32, u32), f64)> = None;
         for (&(a, b), &len) in &shared {
-            let narrower = (2.0 * thick[a as usize]).min(2.0 * thick[b as usize]).max(1.0);
+            let narrower = (2.0 * thick[a as usize])
+                .min(2.0 * thick[b as usize])
+                .max(1.0);
             let mut ratio = len as f64 / narrower;
             if (area[a as usize] as f64) < debris_area || (area[b as usize] as f64) < debris_area {
                 ratio += 10.0;
@@ -355,7 +416,14 @@ mod tests {
             draw_rod(&mut img, x, 20.0, x + 5.0, 60.0 + k as f64 * 3.0, 4.0);
             expected += 1;
         }
-        for (x, y) in [(250, 20), (251, 20), (250, 21), (251, 21), (252, 21), (251, 22)] {
+        for (x, y) in [
+            (250, 20),
+            (251, 20),
+            (250, 21),
+            (251, 21),
+            (252, 21),
+            (251, 22),
+        ] {
             img.set(x, y, 200); // a speck of debris
         }
         for y in 110..190i64 {
@@ -367,8 +435,16 @@ mod tests {
         }
         let seg = segment(&img, &BuiltinParams::default());
         assert_eq!(seg.objects.len(), expected, "{:?}", seg.warnings);
-        assert!(seg.rejected.iter().any(|r| r.reason == RejectReason::Nucleus));
-        assert!(seg.rejected.iter().any(|r| r.reason == RejectReason::Debris));
+        assert!(
+            seg.rejected
+                .iter()
+                .any(|r| r.reason == RejectReason::Nucleus)
+        );
+        assert!(
+            seg.rejected
+                .iter()
+                .any(|r| r.reason == RejectReason::Debris)
+        );
     }
 
     #[test]
@@ -391,7 +467,11 @@ mod tests {
         draw_rod(&mut img, 20.0, 20.0, 80.0, 20.0, 4.0);
         draw_rod(&mut img, 84.0, 24.0, 84.0, 90.0, 4.0);
         let seg = segment(&img, &BuiltinParams::default());
-        let split = seg.objects.iter().filter(|o| o.notes.contains(&SegmentNote::SplitFromCluster)).count();
+        let split = seg
+            .objects
+            .iter()
+            .filter(|o| o.notes.contains(&SegmentNote::SplitFromCluster))
+            .count();
         assert!(seg.objects.len() >= 7, "{} objects", seg.objects.len());
         assert!(split >= 2 || seg.objects.len() == 8);
     }

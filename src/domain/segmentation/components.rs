@@ -49,7 +49,11 @@ pub fn connected_components(mask: &Mask) -> Vec<Region> {
 pub fn distance_transform(mask: &Mask) -> Vec<f64> {
     let (w, h) = (mask.width(), mask.height());
     const INF: f64 = 1e20;
-    let mut grid: Vec<f64> = mask.data().iter().map(|&m| if m { INF } else { 0.0 }).collect();
+    let mut grid: Vec<f64> = mask
+        .data()
+        .iter()
+        .map(|&m| if m { INF } else { 0.0 })
+        .collect();
     // Pad conceptually: the outside is background, so distance along a line is
     // also bounded by the distance to the line's ends.
     let mut f = Vec::new();
@@ -90,7 +94,8 @@ fn edt_1d(f: &[f64], d: &mut Vec<f64>) {
     for q in 1..n {
         loop {
             let p = v[k];
-            let s = ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64)) / (2.0 * (q as f64 - p as f64));
+            let s =
+                ((f[q] + (q * q) as f64) - (f[p] + (p * p) as f64)) / (2.0 * (q as f64 - p as f64));
             // z[0] is -inf, so k never goes below 0.
             if s <= z[k] && k > 0 {
                 k -= 1;

@@ -111,7 +111,11 @@ pub fn otsu_threshold(hist: &[u32; 256]) -> u8 {
     if total == 0.0 {
         return 0;
     }
-    let sum_all: f64 = hist.iter().enumerate().map(|(v, &c)| v as f64 * f64::from(c)).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(v, &c)| v as f64 * f64::from(c))
+        .sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0.0, 0.0, -1.0, 0u8);
     for (t, &c) in hist.iter().enumerate() {
         w0 += f64::from(c);

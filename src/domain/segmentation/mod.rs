@@ -78,7 +78,9 @@ pub struct Segmentation {
 impl Segmentation {
     /// Sorts objects and rejected objects into reading order.
     pub fn sort(&mut self) {
-        self.objects.sort_by_key(|o| (o.region.bbox.y, o.region.bbox.x));
-        self.rejected.sort_by_key(|o| (o.region.bbox.y, o.region.bbox.x));
+        self.objects
+            .sort_by_key(|o| (o.region.bbox.y, o.region.bbox.x));
+        self.rejected
+            .sort_by_key(|o| (o.region.bbox.y, o.region.bbox.x));
     }
 }

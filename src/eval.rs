@@ -1,0 +1,222 @@
+//! Evaluation on labelled data: the figures reported for segmentation and
+//! classification (`karyostation eval ...`). Real data lives outside the
+//! repository (`../shared/data`); callers skip when it is absent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::domain::chromosome::{ChromosomeClass, Polarity};
+use crate::domain::classify::{BatchContext, ChromosomeFeatures};
+use crate::domain::geometry::contour::rasterize_polygon;
+use crate::domain::metrics::{InstanceMatch, average_precision, match_instances};
+use crate::domain::modality::ModalityChoice;
+use crate::domain::raster::Region;
+use crate::imageio::load_gray;
+use crate::pipeline::{Pipeline, single_chromosome_features};
+
+/// Segmentation figures over a set of spreads.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SegmentationSummary {
+    pub spreads: usize,
+    pub truth_objects: usize,
+    pub predicted_objects: usize,
+    pub matched: usize,
+    pub recall: f64,
+    pub precision: f64,
+    pub ap50: f64,
+    /// Share of spreads where every chromosome was found as its own object.
+    pub spreads_without_miss_or_merge: f64,
+    pub mean_ms_per_spread: f64,
+}
+
+/// Summarises per-spread matches.
+pub fn summarise_segmentation(
+    per_spread: &[(Vec<f64>, InstanceMatch)],
+    total_ms: f64,
+) -> SegmentationSummary {
+    let truth: usize = per_spread.iter().map(|(_, m)| m.truth).sum();
+    let predicted: usize = per_spread.iter().map(|(_, m)| m.predicted).sum();
+    let matched: usize = per_spread.iter().map(|(_, m)| m.true_positives()).sum();
+    let perfect = per_spread
+        .iter()
+        .filter(|(_, m)| m.true_positives() == m.truth)
+        .count();
+    let n = per_spread.len().max(1) as f64;
+    SegmentationSummary {
+        spreads: per_spread.len(),
+        truth_objects: truth,
+        predicted_objects: predicted,
+        matched,
+        recall: matched as f64 / truth.max(1) as f64,
+        precision: matched as f64 / predicted.max(1) as f64,
+        ap50: average_precision(per_spread),
+        spreads_without_miss_or_merge: perfect as f64 / n,
+        mean_ms_per_spread: total_ms / n,
+    }
+}
+
+/// Evaluates segmentation on the BioImLab spreads (`<data>/bioimlab/metaphases`).
+///
+/// # Errors
+/// When the folder cannot be read.
+pub fn eval_bioimlab(
+    pipeline: &Pipeline,
+    data: &Path,
+    limit: Option<usize>,
+) -> std::io::Result<SegmentationSummary> {
+    let dir = data.join("bioimlab/metaphases");
+    let mut jsons: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    jsons.sort();
+    if let Some(l) = limit {
+        jsons.truncate(l);
+    }
+    let mut per_spread = Vec::new();
+    let mut total_ms = 0.0;
+    for json in jsons {
+        let Ok(text) = std::fs::read_to_string(&json) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let Ok(loaded) = load_gray(&json.with_extension("png"), &pipeline.limits) else {
+            continue;
+        };
+        let (w, h) = (loaded.gray.width(), loaded.gray.height());
+        let truth: Vec<Region> = doc["polygons"]
+            .as_array()
+            .map(|polys| {
+                polys
+                    .iter()
+                    .filter_map(|p| p["points"].as_array())
+                    .map(|pts| {
+                        let poly: Vec<(f64, f64)> = pts
+                            .iter()
+                            .filter_map(|pt| Some((pt[0].as_f64()?, pt[1].as_f64()?)))
+                            .collect();
+                        rasterize_polygon(&poly, w, h)
+                    })
+                    .filter(|r| r.area() > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let t = std::time::Instant::now();
+        let Ok((analysis, _)) = pipeline.analyze_gray(&json, &loaded.gray, ModalityChoice::Auto)
+        else {
+            continue;
+        };
+        total_ms += t.elapsed().as_secs_f64() * 1000.0;
+        let predicted: Vec<Region> = analysis.objects.iter().map(|o| o.region.clone()).collect();
+        let scores = analysis.objects.iter().map(|o| o.score).collect();
+        per_spread.push((scores, match_instances(&predicted, &truth, 0.5)));
+    }
+    Ok(summarise_segmentation(&per_spread, total_ms))
+}
+
+/// Classification figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ClassificationSummary {
+    pub crops: usize,
+    pub accuracy_independent: f64,
+    /// Crops grouped by their karyogram, classified as one cell and assigned.
+    pub accuracy_cell_assigned: f64,
+    pub polarity_accuracy: f64,
+    pub per_class_accuracy_cell: BTreeMap<String, f64>,
+}
+
+/// Evaluates the classifier on Pki-3 crops (`<data>/pki3/crops.csv`), at most
+/// `limit_karyograms` karyograms. Crops are upright (p arm up); each is also
+/// classified turned by 180 degrees for the polarity figure.
+///
+/// # Errors
+/// When the CSV cannot be read.
+pub fn eval_pki3(
+    pipeline: &Pipeline,
+    data: &Path,
+    limit_karyograms: Option<usize>,
+) -> std::io::Result<ClassificationSummary> {
+    let root = data.join("pki3");
+    let csv = std::fs::read_to_string(root.join("crops.csv"))?;
+    let mut by_karyogram: BTreeMap<String, Vec<(PathBuf, ChromosomeClass)>> = BTreeMap::new();
+    for line in csv.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols.len() < 3 {
+            continue;
+        }
+        if let Some(class) = ChromosomeClass::parse(cols[1]) {
+            by_karyogram
+                .entry(cols[2].to_string())
+                .or_default()
+                .push((root.join(cols[0]), class));
+        }
+    }
+    let keep = limit_karyograms.unwrap_or(usize::MAX);
+    let (mut n, mut ok_ind, mut ok_cell, mut ok_pol, mut pol_n) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut per_class: BTreeMap<ChromosomeClass, (usize, usize)> = BTreeMap::new();
+    for crops in by_karyogram.values().take(keep) {
+        let mut features: Vec<ChromosomeFeatures> = Vec::new();
+        let mut truth = Vec::new();
+        for (path, class) in crops {
+            let Ok(img) = load_gray(path, &pipeline.limits) else {
+                continue;
+            };
+            features.push(single_chromosome_features(
+                &img.gray,
+                ModalityChoice::Brightfield,
+            ));
+            // Polarity: the crop as given is p up; turned, p down.
+            let turned =
+                single_chromosome_features(&img.gray.rotated_180(), ModalityChoice::Brightfield);
+            if let (Ok(a), Ok(b)) = (
+                pipeline.classifier.classify(
+                    std::slice::from_ref(features.last().unwrap_or(&turned)),
+                    BatchContext::Independent,
+                ),
+                pipeline
+                    .classifier
+                    .classify(std::slice::from_ref(&turned), BatchContext::Independent),
+            ) {
+                ok_pol += usize::from(a[0].polarity == Polarity::PUp)
+                    + usize::from(b[0].polarity == Polarity::PDown);
+                pol_n += 2;
+            }
+            truth.push(*class);
+        }
+        let Ok(independent) = pipeline
+            .classifier
+            .classify(&features, BatchContext::Independent)
+        else {
+            continue;
+        };
+        let Ok(cell) = pipeline.classifier.classify(&features, BatchContext::Cell) else {
+            continue;
+        };
+        let placements =
+            crate::domain::classify::assign::assign_cell(&cell, &pipeline.params.assign);
+        for ((p, place), t) in independent.iter().zip(&placements).zip(&truth) {
+            n += 1;
+            ok_ind += usize::from(p.top_class() == *t);
+            let hit = place.class() == Some(*t);
+            ok_cell += usize::from(hit);
+            let e = per_class.entry(*t).or_default();
+            e.0 += usize::from(hit);
+            e.1 += 1;
+        }
+    }
+    Ok(ClassificationSummary {
+        crops: n,
+        accuracy_independent: ok_ind as f64 / n.max(1) as f64,
+        accuracy_cell_assigned: ok_cell as f64 / n.max(1) as f64,
+        polarity_accuracy: ok_pol as f64 / pol_n.max(1) as f64,
+        per_class_accuracy_cell: per_class
+            .into_iter()
+            .map(|(c, (ok, total))| (c.label().to_string(), ok as f64 / total.max(1) as f64))
+            .collect(),
+    })
+}

@@ -1,0 +1,246 @@
+//! Renders a karyogram (from the domain's layout) into an RGB raster for
+//! PNG export. Text uses the bundled DejaVu Sans (assets/fonts).
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+
+use crate::domain::analysis::MetaphaseAnalysis;
+use crate::domain::chromosome::ChromosomeClass;
+use crate::domain::ids::ObjectId;
+use crate::domain::karyogram::layout::{LayoutItem, LayoutParams, Rect, layout};
+use crate::domain::modality::Modality;
+use crate::domain::raster::GrayImage;
+
+static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// An RGB image, row-major, 3 bytes per pixel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbRaster {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+impl RgbRaster {
+    pub fn new(width: usize, height: usize, color: [u8; 3]) -> Self {
+        let mut data = Vec::with_capacity(width * height * 3);
+        for _ in 0..width * height {
+            data.extend_from_slice(&color);
+        }
+        Self {
+            width,
+            height,
+            data,
+        }
+    }
+
+    fn blend(&mut self, x: i64, y: i64, color: [u8; 3], alpha: f32) {
+        if x < 0 || y < 0 || x as usize >= self.width || y as usize >= self.height {
+            return;
+        }
+        let i = (y as usize * self.width + x as usize) * 3;
+        for k in 0..3 {
+            let old = f32::from(self.data[i + k]);
+            self.data[i + k] =
+                (old + (f32::from(color[k]) - old) * alpha.clamp(0.0, 1.0)).round() as u8;
+        }
+    }
+}
+
+/// Draws `text` with its top-left at `(x, y)`, or centred on `x` with `centred`.
+pub fn draw_text(
+    canvas: &mut RgbRaster,
+    text: &str,
+    x: f64,
+    y: f64,
+    size: f32,
+    color: [u8; 3],
+    centred: bool,
+) {
+    let Ok(font) = FontRef::try_from_slice(FONT_BYTES) else {
+        return;
+    };
+    let scaled = font.as_scaled(PxScale::from(size));
+    let width: f32 = text
+        .chars()
+        .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+        .sum();
+    let mut pen = if centred {
+        x as f32 - width / 2.0
+    } else {
+        x as f32
+    };
+    let baseline = y as f32 + scaled.ascent();
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        let glyph = id.with_scale_and_position(PxScale::from(size), ab_glyph::point(pen, baseline));
+        pen += scaled.h_advance(id);
+        if let Some(outlined) = font.outline_glyph(glyph) {
+            let bounds = outlined.px_bounds();
+            outlined.draw(|gx, gy, coverage| {
+                canvas.blend(
+                    bounds.min.x as i64 + gx as i64,
+                    bounds.min.y as i64 + gy as i64,
+                    color,
+                    coverage,
+                );
+            });
+        }
+    }
+}
+
+/// Scale (karyogram pixels per crop pixel) so the longest chromosome is
+/// about `target_px` tall, within 0.5..=4.
+pub fn crop_scale(analysis: &MetaphaseAnalysis, target_px: f64) -> f64 {
+    let longest = analysis
+        .objects
+        .iter()
+        .map(|o| o.geometry.length_px)
+        .fold(1.0, f64::max);
+    (target_px / longest).clamp(0.5, 4.0)
+}
+
+/// Renders the karyogram of an analysis with `title` above it.
+pub fn render_karyogram(analysis: &MetaphaseAnalysis, title: &str) -> RgbRaster {
+    let scale = crop_scale(analysis, 150.0);
+    let crops: Vec<(ObjectId, GrayImage)> = analysis
+        .objects
+        .iter()
+        .map(|o| (o.id, resize(&o.upright_crop(analysis.modality), scale)))
+        .collect();
+    let crop_of = |id: ObjectId| crops.iter().find(|(i, _)| *i == id).map(|(_, c)| c);
+    let mut items = Vec::new();
+    for (class, ids) in analysis.arrangement() {
+        for id in ids {
+            if let Some(c) = crop_of(id) {
+                items.push(LayoutItem {
+                    id,
+                    class: Some(class),
+                    width: c.width() as f64,
+                    height: c.height() as f64,
+                });
+            }
+        }
+    }
+    for o in analysis.objects.iter().filter(|o| o.class().is_none()) {
+        if let Some(c) = crop_of(o.id) {
+            items.push(LayoutItem {
+                id: o.id,
+                class: None,
+                width: c.width() as f64,
+                height: c.height() as f64,
+            });
+        }
+    }
+    let params = LayoutParams::default();
+    let l = layout(&items, &params);
+    let dark = analysis.modality == Modality::Fluorescence;
+    let (bg, ink, warn) = if dark {
+        ([0, 0, 0], [235, 235, 235], [255, 110, 110])
+    } else {
+        ([255, 255, 255], [20, 20, 20], [200, 0, 0])
+    };
+    let mut canvas = RgbRaster::new(l.width.ceil() as usize, l.height.ceil() as usize, bg);
+    draw_text(
+        &mut canvas,
+        title,
+        params.margin,
+        params.margin / 2.0,
+        18.0,
+        ink,
+        false,
+    );
+    for group in &l.groups {
+        for (id, rect) in &group.members {
+            if let Some(c) = crop_of(*id) {
+                blit(&mut canvas, c, *rect, dark);
+            }
+        }
+        let n = group.members.len();
+        let expected = if group.class == ChromosomeClass::Y || group.class == ChromosomeClass::X {
+            n
+        } else {
+            2
+        };
+        let (label, color) = if n == expected {
+            (group.class.label().to_string(), ink)
+        } else {
+            (format!("{} ({n})", group.class.label()), warn)
+        };
+        draw_text(
+            &mut canvas,
+            &label,
+            group.label_at.0,
+            group.label_at.1 - 7.0,
+            13.0,
+            color,
+            true,
+        );
+        // A rule under each group, as on a printed karyogram.
+        let y = (group.label_at.1 - params.label_height / 2.0).round() as i64;
+        for x in group.rect.x.round() as i64..(group.rect.x + group.rect.w).round() as i64 {
+            canvas.blend(x, y, ink, 0.6);
+        }
+    }
+    if let Some((_, first)) = l.unassigned.first() {
+        draw_text(
+            &mut canvas,
+            "unassigned",
+            params.margin,
+            first.y - params.label_height,
+            13.0,
+            warn,
+            false,
+        );
+        for (id, rect) in &l.unassigned {
+            if let Some(c) = crop_of(*id) {
+                blit(&mut canvas, c, *rect, dark);
+            }
+        }
+    }
+    canvas
+}
+
+fn blit(canvas: &mut RgbRaster, crop: &GrayImage, rect: Rect, dark: bool) {
+    let (x0, y0) = (rect.x.round() as i64, rect.y.round() as i64);
+    for y in 0..crop.height() {
+        for x in 0..crop.width() {
+            let v = crop.at(x, y);
+            let (cx, cy) = (x0 + x as i64, y0 + y as i64);
+            if cx < 0 || cy < 0 || cx as usize >= canvas.width || cy as usize >= canvas.height {
+                continue;
+            }
+            let i = (cy as usize * canvas.width + cx as usize) * 3;
+            for k in 0..3 {
+                canvas.data[i + k] = if dark {
+                    canvas.data[i + k].max(v)
+                } else {
+                    canvas.data[i + k].min(v)
+                };
+            }
+        }
+    }
+}
+
+/// Bilinear resize by `scale`.
+fn resize(img: &GrayImage, scale: f64) -> GrayImage {
+    let w = ((img.width() as f64 * scale).round() as usize).max(1);
+    let h = ((img.height() as f64 * scale).round() as usize).max(1);
+    if img.width() == 0 || img.height() == 0 {
+        return GrayImage::new(w, h, 255);
+    }
+    let mut out = GrayImage::new(w, h, 0);
+    for y in 0..h {
+        for x in 0..w {
+            let sx = (x as f64 + 0.5) / scale - 0.5;
+            let sy = (y as f64 + 0.5) / scale - 0.5;
+            let sx = sx.clamp(0.0, (img.width() - 1) as f64);
+            let sy = sy.clamp(0.0, (img.height() - 1) as f64);
+            out.set(
+                x as i64,
+                y as i64,
+                img.sample_bilinear(sx, sy, 255.0).round() as u8,
+            );
+        }
+    }
+    out
+}

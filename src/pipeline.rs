@@ -1,0 +1,274 @@
+//! The analysis pipeline on files: load, segment, measure, classify,
+//! arrange, then write `analysis.json`, `karyogram.png` and `karyotype.txt`.
+//! Each stage is timed here (the domain has no clock).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::domain::analysis::{AnalysisParams, MetaphaseAnalysis, arrange_cell, measure_objects};
+use crate::domain::classify::builtin::BuiltinClassifier;
+use crate::domain::classify::{BatchContext, ChromosomeFeatures, Prediction};
+use crate::domain::geometry;
+use crate::domain::modality::{ModalityChoice, density, resolve};
+use crate::domain::ports::{
+    BuiltinSegmenter, ChromosomeClassifier, ClassifyError, SegmentationError, Segmenter,
+};
+use crate::domain::raster::{GrayImage, Region};
+use crate::imageio::{ImageLoadError, ImageSaveError, LoadLimits, load_gray, save_rgb_png};
+use crate::karyogram_png::render_karyogram;
+use crate::report::{AnalysisReport, ClassifyReport};
+
+/// Anything that stops one image from being analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Load(#[from] ImageLoadError),
+    #[error("{path}: {source}")]
+    Segmentation {
+        path: PathBuf,
+        source: SegmentationError,
+    },
+    #[error("{path}: {source}")]
+    Classify {
+        path: PathBuf,
+        source: ClassifyError,
+    },
+    #[error(transparent)]
+    Save(#[from] ImageSaveError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Wall-clock milliseconds per stage, in stage order.
+pub type Timings = Vec<(String, f64)>;
+
+/// The configured pipeline: which segmenter and classifier, and the limits.
+pub struct Pipeline {
+    pub segmenter: Box<dyn Segmenter>,
+    pub classifier: Box<dyn ChromosomeClassifier>,
+    pub params: AnalysisParams,
+    pub limits: LoadLimits,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self {
+            segmenter: Box::new(BuiltinSegmenter::default()),
+            classifier: Box::new(BuiltinClassifier::default()),
+            params: AnalysisParams::default(),
+            limits: LoadLimits::default(),
+        }
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+impl Pipeline {
+    /// Analyses a decoded spread. `source` names it in errors.
+    ///
+    /// # Errors
+    /// When the segmenter or classifier fails as a whole.
+    pub fn analyze_gray(
+        &self,
+        source: &Path,
+        gray: &GrayImage,
+        modality: ModalityChoice,
+    ) -> Result<(MetaphaseAnalysis, Timings), PipelineError> {
+        let mut timings = Vec::new();
+        let t = Instant::now();
+        let modality = resolve(modality, gray);
+        let segmentation = self
+            .segmenter
+            .segment(gray, modality)
+            .map_err(|source_err| PipelineError::Segmentation {
+                path: source.to_path_buf(),
+                source: source_err,
+            })?;
+        timings.push(("segment".to_string(), ms_since(t)));
+
+        let t = Instant::now();
+        let measured = measure_objects(gray, modality, &segmentation);
+        timings.push(("measure".to_string(), ms_since(t)));
+
+        let t = Instant::now();
+        let features: Vec<ChromosomeFeatures> =
+            measured.iter().map(|m| m.features.clone()).collect();
+        let predictions = self.classify(source, &features, BatchContext::Cell)?;
+        timings.push(("classify".to_string(), ms_since(t)));
+
+        let t = Instant::now();
+        let analysis = arrange_cell(
+            gray.width(),
+            gray.height(),
+            modality,
+            measured,
+            predictions,
+            segmentation.rejected,
+            segmentation.warnings,
+            (self.segmenter.info(), self.classifier.info()),
+            &self.params,
+        );
+        timings.push(("arrange".to_string(), ms_since(t)));
+        Ok((analysis, timings))
+    }
+
+    fn classify(
+        &self,
+        source: &Path,
+        features: &[ChromosomeFeatures],
+        context: BatchContext,
+    ) -> Result<Vec<Prediction>, PipelineError> {
+        let predictions =
+            self.classifier
+                .classify(features, context)
+                .map_err(|e| PipelineError::Classify {
+                    path: source.to_path_buf(),
+                    source: e,
+                })?;
+        if predictions.len() != features.len() {
+            return Err(PipelineError::Classify {
+                path: source.to_path_buf(),
+                source: ClassifyError::WrongCount {
+                    model: self.classifier.info().name,
+                    expected: features.len(),
+                    got: predictions.len(),
+                },
+            });
+        }
+        Ok(predictions)
+    }
+
+    /// Loads, analyses and writes the three output files into `out_dir`.
+    ///
+    /// # Errors
+    /// A bad image, a failing stage or an unwritable output directory.
+    pub fn analyze_file(
+        &self,
+        path: &Path,
+        modality: ModalityChoice,
+        out_dir: &Path,
+    ) -> Result<AnalysisReport, PipelineError> {
+        let total = Instant::now();
+        let t = Instant::now();
+        let loaded = load_gray(path, &self.limits)?;
+        let load_ms = ms_since(t);
+        let (analysis, mut timings) = self.analyze_gray(path, &loaded.gray, modality)?;
+        timings.insert(0, ("load".to_string(), load_ms));
+
+        let t = Instant::now();
+        std::fs::create_dir_all(out_dir).map_err(|source| PipelineError::Write {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+        let karyotype = analysis.karyotype.to_iscn();
+        let canvas = render_karyogram(&analysis, &format!("{stem}   {karyotype}"));
+        save_rgb_png(
+            &out_dir.join("karyogram.png"),
+            canvas.width,
+            canvas.height,
+            &canvas.data,
+        )?;
+        write_atomic(
+            &out_dir.join("karyotype.txt"),
+            format!("{karyotype}\n").as_bytes(),
+        )?;
+        timings.push(("render".to_string(), ms_since(t)));
+        timings.push(("total".to_string(), ms_since(total)));
+
+        let report = AnalysisReport::new(
+            &path.display().to_string(),
+            &analysis,
+            timings.into_iter().collect(),
+        );
+        let json = serde_json::to_vec_pretty(&report).map_err(|e| PipelineError::Write {
+            path: out_dir.join("analysis.json"),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomic(&out_dir.join("analysis.json"), &json)?;
+        Ok(report)
+    }
+
+    /// Classifies images that each hold one chromosome; polarity is relative
+    /// to the image as given (`p_up`: p arm towards the top of the image).
+    ///
+    /// # Errors
+    /// A bad image or a failing classifier.
+    pub fn classify_file(
+        &self,
+        path: &Path,
+        modality: ModalityChoice,
+    ) -> Result<ClassifyReport, PipelineError> {
+        let loaded = load_gray(path, &self.limits)?;
+        let features = single_chromosome_features(&loaded.gray, modality);
+        let predictions = self.classify(
+            path,
+            std::slice::from_ref(&features),
+            BatchContext::Independent,
+        )?;
+        Ok(ClassifyReport::new(
+            &path.display().to_string(),
+            &predictions[0],
+        ))
+    }
+}
+
+/// Features of an image holding one chromosome: the largest foreground
+/// object, measured along its axis oriented top to bottom of the image.
+pub fn single_chromosome_features(
+    gray: &GrayImage,
+    modality: ModalityChoice,
+) -> ChromosomeFeatures {
+    let modality = resolve(modality, gray);
+    let dens = density(gray, modality);
+    let region = largest_object(&dens);
+    match geometry::measure(&dens, &region) {
+        Some(geo) => {
+            let half = (geo.straightened.width() - 1) / 2;
+            let gband = crate::domain::analysis::gband_look(gray, modality);
+            let crop = geometry::straighten(&gband, &region, &geo.axis, half, 255.0, true);
+            ChromosomeFeatures::from_geometry(&geo, crop)
+        }
+        None => ChromosomeFeatures {
+            length_px: 0.0,
+            width_px: 0.0,
+            centromere_from_top: 0.5,
+            banding_profile: Vec::new(),
+            straightened_gband: GrayImage::new(1, 1, 255),
+        },
+    }
+}
+
+/// The largest object of a single-chromosome image, by Otsu threshold on
+/// the density (a crop has too little background for the spread pipeline).
+fn largest_object(density: &GrayImage) -> Region {
+    use crate::domain::segmentation::components::connected_components;
+    use crate::domain::segmentation::filters::{fill_holes, histogram, otsu_threshold, threshold};
+    let t = otsu_threshold(&histogram(density));
+    let mask = fill_holes(&threshold(density, t), usize::MAX);
+    connected_components(&mask)
+        .into_iter()
+        .max_by_key(Region::area)
+        .unwrap_or_else(|| Region::from_pixels(&[]))
+}
+
+/// Writes a file through a temporary sibling and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("tmp~");
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(source) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(PipelineError::Write {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    Ok(())
+}
