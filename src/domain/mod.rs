@@ -10,3 +10,4 @@ pub mod chromosome;
 pub mod ids;
 pub mod raster;
 pub mod rng;
+pub mod synth;
