@@ -19,3 +19,4 @@ pub mod ports;
 pub mod raster;
 pub mod rng;
 pub mod segmentation;
+pub mod synth;
