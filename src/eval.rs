@@ -220,3 +220,82 @@ pub fn eval_pki3(
             .collect(),
     })
 }
+
+/// End-to-end figures on synthetic spreads with full ground truth.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SyntheticSummary {
+    pub width: usize,
+    pub height: usize,
+    pub segmentation: SegmentationSummary,
+    /// Chromosomes whose matched object got the right class, over all chromosomes.
+    pub classified_correctly: f64,
+    /// Same, over the chromosomes that were found.
+    pub classified_correctly_of_found: f64,
+    /// Found chromosomes whose p arm was put at the right end.
+    pub polarity_correct_of_found: f64,
+    /// Spreads whose proposed karyotype equals the truth (numerical part only
+    /// for normal and aneuploid cells).
+    pub karyotype_exact: f64,
+}
+
+/// Generates `count` synthetic spreads (seeds `seed..seed+count`, alternating
+/// sex) of the given size and measures the pipeline on them.
+pub fn eval_synthetic(
+    pipeline: &Pipeline,
+    count: usize,
+    seed: u64,
+    width: usize,
+    height: usize,
+) -> SyntheticSummary {
+    use crate::domain::synth::{Sex, SynthConfig, generate_spread};
+    let mut per_spread = Vec::new();
+    let (mut truth_n, mut found, mut class_ok, mut pol_ok, mut kt_ok) =
+        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut total_ms = 0.0;
+    for k in 0..count {
+        let mut cfg = SynthConfig::new(width, height, seed + k as u64);
+        cfg.sex = if k % 2 == 0 { Sex::Female } else { Sex::Male };
+        let spread = generate_spread(&cfg);
+        let t = std::time::Instant::now();
+        let Ok((analysis, _)) =
+            pipeline.analyze_gray(Path::new("synthetic"), &spread.image, ModalityChoice::Auto)
+        else {
+            continue;
+        };
+        total_ms += t.elapsed().as_secs_f64() * 1000.0;
+        let predicted: Vec<Region> = analysis.objects.iter().map(|o| o.region.clone()).collect();
+        let truth: Vec<Region> = spread.instances.iter().map(|i| i.region.clone()).collect();
+        let m = match_instances(&predicted, &truth, 0.5);
+        truth_n += truth.len();
+        for (t_idx, inst) in spread.instances.iter().enumerate() {
+            let Some(p_idx) = m.predicted_for(t_idx) else {
+                continue;
+            };
+            found += 1;
+            let object = &analysis.objects[p_idx];
+            class_ok += usize::from(object.class() == Some(inst.class));
+
+            let axis = &object.geometry.axis;
+            let (top, bottom) = (axis[0], axis[axis.len() - 1]);
+            let p_end = if object.prediction.polarity == Polarity::PUp {
+                top
+            } else {
+                bottom
+            };
+            let (tp, tq) = (inst.axis[0], inst.axis[inst.axis.len() - 1]);
+            let d = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+            pol_ok += usize::from(d(p_end, tp) < d(p_end, tq));
+        }
+        kt_ok += usize::from(analysis.karyotype.to_iscn() == spread.karyotype);
+        per_spread.push((analysis.objects.iter().map(|o| o.score).collect(), m));
+    }
+    SyntheticSummary {
+        width,
+        height,
+        segmentation: summarise_segmentation(&per_spread, total_ms),
+        classified_correctly: class_ok as f64 / truth_n.max(1) as f64,
+        classified_correctly_of_found: class_ok as f64 / found.max(1) as f64,
+        polarity_correct_of_found: pol_ok as f64 / found.max(1) as f64,
+        karyotype_exact: kt_ok as f64 / count.max(1) as f64,
+    }
+}

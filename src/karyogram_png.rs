@@ -38,10 +38,9 @@ impl RgbRaster {
             return;
         }
         let i = (y as usize * self.width + x as usize) * 3;
-        for k in 0..3 {
-            let old = f32::from(self.data[i + k]);
-            self.data[i + k] =
-                (old + (f32::from(color[k]) - old) * alpha.clamp(0.0, 1.0)).round() as u8;
+        for (channel, &target) in self.data[i..i + 3].iter_mut().zip(&color) {
+            let old = f32::from(*channel);
+            *channel = (old + (f32::from(target) - old) * alpha.clamp(0.0, 1.0)).round() as u8;
         }
     }
 }

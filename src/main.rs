@@ -60,20 +60,32 @@ enum Command {
         #[command(subcommand)]
         set: EvalSet,
         /// Folder holding the real data sets (bioimlab/, pki3/, mfish/).
-        #[arg(long, default_value = "../shared/data")]
+        #[arg(long, default_value = "../shared/data", global = true)]
         data: PathBuf,
         /// Evaluate at most this many spreads / karyograms.
-        #[arg(long)]
+        #[arg(long, global = true)]
         limit: Option<usize>,
     },
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum EvalSet {
     /// Segmentation recall, precision and AP50 on the BioImLab Q-band spreads.
     Bioimlab,
     /// Built-in classification accuracy on the Pki-3 G-band crops.
     Pki3,
+    /// End-to-end figures on generated G-band spreads (no data needed).
+    Synthetic {
+        /// Number of spreads.
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        #[arg(long, default_value_t = 1000)]
+        seed: u64,
+        #[arg(long, default_value_t = 768)]
+        width: usize,
+        #[arg(long, default_value_t = 576)]
+        height: usize,
+    },
 }
 
 fn pipeline(options: &AnalysisOptions) -> Pipeline {
@@ -145,6 +157,14 @@ fn run(cli: Cli) -> Result<usize> {
                     &karyostation::eval::eval_pki3(&p, &data, limit)
                         .with_context(|| format!("reading {}", data.display()))?,
                 ),
+                EvalSet::Synthetic {
+                    count,
+                    seed,
+                    width,
+                    height,
+                } => serde_json::to_string_pretty(&karyostation::eval::eval_synthetic(
+                    &p, count, seed, width, height,
+                )),
             }
             .context("serialising the summary")?;
             println!("{json}");

@@ -99,7 +99,7 @@ impl Segmenter for BuiltinSegmenter {
         gray: &GrayImage,
         modality: Modality,
     ) -> Result<Segmentation, SegmentationError> {
-        Ok(segment(&density(gray, modality), &self.params))
+        Ok(segment(&density(gray, modality), modality, &self.params))
     }
 }
 

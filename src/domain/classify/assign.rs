@@ -48,6 +48,12 @@ pub struct AssignParams {
     pub unassigned_cost: f64,
     /// Surplus places per class.
     pub surplus_places: usize,
+    /// Cost (nats) of the second X place and of the Y place: an object must
+    /// look like a sex chromosome by at least this much to fill them, so a
+    /// female cell's free Y place (or a male cell's free second X place) does
+    /// not attract autosomes. Both cost the same, so XX and XY are equally
+    /// likely a priori.
+    pub sex_place_cost: f64,
 }
 
 impl Default for AssignParams {
@@ -56,6 +62,7 @@ impl Default for AssignParams {
             surplus_penalty: 2.5,
             unassigned_cost: 9.0,
             surplus_places: 2,
+            sex_place_cost: 1.0,
         }
     }
 }
@@ -66,31 +73,39 @@ pub fn assign_cell(predictions: &[Prediction], params: &AssignParams) -> Vec<Pla
     if n == 0 {
         return Vec::new();
     }
+    // (place, extra cost of the place)
     let mut places = Vec::new();
     for c in ChromosomeClass::all() {
-        let regular = if c == ChromosomeClass::Y { 1 } else { 2 };
-        places.extend(std::iter::repeat_n(Placement::Regular(c), regular));
+        let regular: &[f64] = match c {
+            ChromosomeClass::X => &[0.0, params.sex_place_cost],
+            ChromosomeClass::Y => &[params.sex_place_cost],
+            _ => &[0.0, 0.0],
+        };
+        places.extend(regular.iter().map(|&cost| (Placement::Regular(c), cost)));
         places.extend(std::iter::repeat_n(
-            Placement::Surplus(c),
+            (Placement::Surplus(c), params.surplus_penalty),
             params.surplus_places,
         ));
     }
-    places.extend(std::iter::repeat_n(Placement::Unassigned, n));
+    places.extend(std::iter::repeat_n(
+        (Placement::Unassigned, params.unassigned_cost),
+        n,
+    ));
     let m = places.len();
     let mut costs = vec![0.0; n * m];
     for (i, pred) in predictions.iter().enumerate() {
-        for (j, place) in places.iter().enumerate() {
-            costs[i * m + j] = match place {
-                Placement::Regular(c) => -pred.probabilities[c.index()].max(1e-12).ln(),
-                Placement::Surplus(c) => {
-                    -pred.probabilities[c.index()].max(1e-12).ln() + params.surplus_penalty
-                }
-                Placement::Unassigned => params.unassigned_cost,
-            };
+        for (j, (place, extra)) in places.iter().enumerate() {
+            costs[i * m + j] = extra
+                + match place {
+                    Placement::Regular(c) | Placement::Surplus(c) => {
+                        -pred.probabilities[c.index()].max(1e-12).ln()
+                    }
+                    Placement::Unassigned => 0.0,
+                };
         }
     }
     match assign_min_cost(&costs, n, m) {
-        Some(cols) => cols.into_iter().map(|j| places[j]).collect(),
+        Some(cols) => cols.into_iter().map(|j| places[j].0).collect(),
         None => vec![Placement::Unassigned; n],
     }
 }

@@ -39,7 +39,7 @@ impl Default for BuiltinClassifierParams {
     fn default() -> Self {
         Self {
             band_level: BandLevel::B400,
-            banding_weight: 8.0,
+            banding_weight: 5.0,
             length_sigma: 0.1,
             centromere_sigma: 0.06,
             temperature: 1.0,
@@ -54,6 +54,9 @@ pub struct BuiltinClassifier {
     /// Class length relative to the mean chromosome of a diploid cell.
     relative_length: [f64; CLASS_COUNT],
     centromeric_index: [f64; CLASS_COUNT],
+    /// Middle of the stalk (secondary constriction) of the acrocentrics, as
+    /// a fraction of the length from pter; a measured constriction may be it.
+    stalk: [Option<f64>; CLASS_COUNT],
 }
 
 impl BuiltinClassifier {
@@ -67,14 +70,22 @@ impl BuiltinClassifier {
         // the haploid autosome + X total (which `relative_lengths` is based on).
         let mut relative_length = [0.0; CLASS_COUNT];
         let mut centromeric_index = [0.0; CLASS_COUNT];
+        let mut stalk = [None; CLASS_COUNT];
         for c in ChromosomeClass::all() {
             relative_length[c.index()] = rl[c.index()] * 46.0 / 2.0;
-            centromeric_index[c.index()] = table.ideogram(c).centromeric_index();
+            let ideo = table.ideogram(c);
+            centromeric_index[c.index()] = ideo.centromeric_index();
+            stalk[c.index()] = ideo
+                .bands
+                .iter()
+                .find(|b| b.stain == crate::domain::bands::Stain::Stalk)
+                .map(|b| (b.start + b.stop) / 2.0 / ideo.length().max(1.0));
         }
         Self {
             params,
             relative_length,
             centromeric_index,
+            stalk,
         }
     }
 
@@ -120,9 +131,17 @@ impl BuiltinClassifier {
             let i = c.index();
             let template = table.ideogram(c).density_profile(PROFILE_SAMPLES, blur);
             let ci = self.centromeric_index[i];
-            let centromere_ll = |expected: f64| {
-                let z = (f.centromere_from_top - expected) / p.centromere_sigma;
-                (0.75 * (-0.5 * z * z).exp() + 0.25 * 0.2).ln()
+            let stalk = self.stalk[i];
+            // The measured constriction is the centromere or, on an
+            // acrocentric, possibly the stalk; `flip` mirrors the positions.
+            let centromere_ll = |flip: bool| {
+                let density = |expected: f64| {
+                    let expected = if flip { 1.0 - expected } else { expected };
+                    let z = (f.centromere_from_top - expected) / p.centromere_sigma;
+                    (-0.5 * z * z).exp()
+                };
+                let best = stalk.map_or(density(ci), |s| density(ci).max(density(s)));
+                (0.75 * best + 0.25 * 0.2).ln()
             };
             let (r_up, r_down) = match &observed {
                 Some(obs) => (best_correlation(obs, &template), {
@@ -131,8 +150,8 @@ impl BuiltinClassifier {
                 }),
                 None => (0.0, 0.0),
             };
-            let up = p.banding_weight * r_up + centromere_ll(ci);
-            let down = p.banding_weight * r_down + centromere_ll(1.0 - ci);
+            let up = p.banding_weight * r_up + centromere_ll(false);
+            let down = p.banding_weight * r_down + centromere_ll(true);
             let orient = log_sum_exp(up, down) - std::f64::consts::LN_2;
             let length_ll = relative_length.map_or(0.0, |rl| {
                 let expected = self.relative_length[i];

@@ -15,9 +15,11 @@
 //!    concavity check), so a single chromosome is not cut at its centromere.
 
 use crate::domain::geometry::{self, skeleton};
+use crate::domain::modality::Modality;
 use crate::domain::raster::{GrayImage, Mask, Region};
 
 use super::components::{connected_components, distance_transform, watershed};
+use super::concavity::{ConcavityParams, cut_at_concavities};
 use super::filters::{
     blur5, dilate_cross, erode_cross, fill_holes, flatten_background, histogram, otsu_threshold,
     threshold,
@@ -31,11 +33,22 @@ pub struct BuiltinParams {
     pub min_area_px: usize,
     /// Debris: area below this fraction of the median object area.
     pub debris_fraction: f64,
-    /// Threshold = this fraction of Otsu's level (below 1 keeps pale bands).
-    pub threshold_scale: f64,
+    /// Threshold = this fraction of Otsu's level, for bright-field (G-band)
+    /// spreads, where pale bands still absorb clearly.
+    pub threshold_scale_brightfield: f64,
+    /// The same for fluorescence (Q-band/DAPI), where dull bands come close
+    /// to the background and a lower level keeps chromosomes whole.
+    pub threshold_scale_fluorescence: f64,
     /// A cut is kept when the shared boundary is narrower than this fraction
     /// of the narrower piece's width.
     pub neck_ratio: f64,
+    /// Touching chromosomes are cut between two outline notches each at
+    /// least this fraction of the chromosome width deep...
+    pub notch_depth: f64,
+    /// ...facing a notch at least this fraction deep...
+    pub facing_notch_depth: f64,
+    /// ...when the cut is no longer than this times the two depths summed.
+    pub notch_length_to_depth: f64,
 }
 
 impl Default for BuiltinParams {
@@ -43,14 +56,18 @@ impl Default for BuiltinParams {
         Self {
             min_area_px: 12,
             debris_fraction: 0.12,
-            threshold_scale: 0.8,
+            threshold_scale_brightfield: 1.0,
+            threshold_scale_fluorescence: 0.8,
             neck_ratio: 0.8,
+            notch_depth: 0.3,
+            facing_notch_depth: 0.3,
+            notch_length_to_depth: 1.0,
         }
     }
 }
 
 /// Segments a stain-density image (chromosomes high, background low).
-pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
+pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) -> Segmentation {
     let (w, h) = (density.width(), density.height());
     let mut result = Segmentation::default();
     if w < 3 || h < 3 {
@@ -69,7 +86,11 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
             .push("no chromosomes found: the image has no contrast".into());
         return result;
     }
-    let level = ((f64::from(otsu) * params.threshold_scale).round() as u8).max(3);
+    let scale = match modality {
+        Modality::Brightfield => params.threshold_scale_brightfield,
+        Modality::Fluorescence => params.threshold_scale_fluorescence,
+    };
+    let level = ((f64::from(otsu) * scale).round() as u8).max(3);
     let mask = threshold(&flat, level);
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
@@ -125,46 +146,31 @@ pub fn segment(density: &GrayImage, params: &BuiltinParams) -> Segmentation {
     // Chromosome 1 is about 4.2% of a diploid cell's chromosome length.
     let largest_expected = 0.0422 * total_area.max(46.0 * median_area);
 
+    let ctx = SplitContext {
+        half_width,
+        debris_area,
+        max_area: 1.35 * largest_expected,
+        params,
+    };
     for (region, on_border) in candidates {
         let mut notes = Vec::new();
         if on_border {
             notes.push(SegmentNote::TouchesBorder);
         }
-        let area = region.area() as f64;
-        let branched = skeleton::significant_junctions(
-            &skeleton::thin(&region.mask),
-            (3.0 * half_width).round() as usize,
-        ) > 0;
-        let too_big = area > 1.35 * largest_expected;
-        let too_thick = max_distance(&region.mask) > 1.8 * half_width;
-        if std::env::var("KS_DEBUG").is_ok() {
-            eprintln!(
-                "{:?} area {area} branched {branched} big {too_big} thick {too_thick} maxdt {:.1} hw {half_width:.1} largest {largest_expected:.0}",
-                region.bbox,
-                max_distance(&region.mask)
-            );
+        let (pieces, unresolved) = ctx.separate(&region);
+        if pieces.len() > 1 {
+            for piece in pieces {
+                let mut notes = notes.clone();
+                notes.push(SegmentNote::SplitFromCluster);
+                result.objects.push(SegmentedObject {
+                    region: piece,
+                    score: 0.7,
+                    notes,
+                });
+            }
+            continue;
         }
-        if branched || too_big || too_thick {
-            let mut pieces = if branched || too_thick {
-                split_cluster(&region, half_width, debris_area, params.neck_ratio)
-            } else {
-                vec![region.clone()]
-            };
-            if pieces.len() == 1 && too_big {
-                pieces = cut_along_axis(&region, 1.35 * largest_expected, debris_area, 3);
-            }
-            if pieces.len() > 1 {
-                for piece in pieces {
-                    let mut notes = notes.clone();
-                    notes.push(SegmentNote::SplitFromCluster);
-                    result.objects.push(SegmentedObject {
-                        region: piece,
-                        score: 0.7,
-                        notes,
-                    });
-                }
-                continue;
-            }
+        if unresolved {
             notes.push(SegmentNote::PossibleCluster);
         }
         let score = if notes.contains(&SegmentNote::PossibleCluster) {
@@ -252,78 +258,138 @@ fn split_cluster(
     pieces
 }
 
-/// Cuts an unbranched object that is too long for one chromosome where its
-/// medial axis is narrowest or turns most sharply (two chromosomes touching
-/// end to end), assigning each pixel to the nearer side of the cut; recurses
-/// while a piece is still too large.
-fn cut_along_axis(region: &Region, max_area: f64, debris_area: f64, depth: usize) -> Vec<Region> {
-    if depth == 0 || (region.area() as f64) <= max_area {
-        return vec![region.clone()];
-    }
-    let axis = geometry::medial_axis(region);
-    let widths = geometry::width_profile(region, &axis);
-    let n = axis.len();
-    let mut sorted = widths.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median_w = sorted.get(n / 2).copied().unwrap_or(1.0).max(1.0);
-    let margin = ((debris_area / median_w).ceil() as usize).max((1.5 * median_w) as usize);
-    if n < 2 * margin + 2 {
-        return vec![region.clone()];
-    }
-    let reach = (median_w.round() as usize).max(3);
-    let turn = |i: usize| {
-        let a = axis[i.saturating_sub(reach)];
-        let b = axis[i];
-        let c = axis[(i + reach).min(n - 1)];
-        let (ux, uy) = (b.0 - a.0, b.1 - a.1);
-        let (vx, vy) = (c.0 - b.0, c.1 - b.1);
-        (ux * vy - uy * vx).atan2(ux * vx + uy * vy).abs()
-    };
-    let smooth_w = crate::domain::bands::gaussian_smooth(&widths, 1.0);
-    let Some(cut) = (margin..n - margin).min_by(|&a, &b| {
-        let sa = smooth_w[a] / median_w - 0.6 * turn(a);
-        let sb = smooth_w[b] / median_w - 0.6 * turn(b);
-        sa.total_cmp(&sb)
-    }) else {
-        return vec![region.clone()];
-    };
-    let (mut first, mut second) = (Vec::new(), Vec::new());
-    for (x, y) in region.pixels() {
-        let (px, py) = (x as f64, y as f64);
-        let nearest = (0..n)
-            .min_by(|&a, &b| {
-                let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
-                let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
-                da.total_cmp(&db)
-            })
-            .unwrap_or(0);
-        if nearest < cut {
-            first.push((x, y))
-        } else {
-            second.push((x, y))
+/// What the separation of touching chromosomes knows about the cell.
+struct SplitContext<'a> {
+    half_width: f64,
+    debris_area: f64,
+    /// Larger than the longest chromosome should be.
+    max_area: f64,
+    params: &'a BuiltinParams,
+}
+
+impl SplitContext<'_> {
+    /// Splits a component into chromosomes. Returns the pieces and whether
+    /// the component still looks like a cluster that could not be cut.
+    fn separate(&self, region: &Region) -> (Vec<Region>, bool) {
+        let concavity = ConcavityParams {
+            width_px: 2.0 * self.half_width,
+            min_depth: self.params.notch_depth,
+            min_facing_depth: self.params.facing_notch_depth,
+            max_length_to_depth: self.params.notch_length_to_depth,
+            min_piece_area: self
+                .debris_area
+                .max(2.0 * self.half_width * self.half_width),
+        };
+        let mut out = Vec::new();
+        let mut unresolved = false;
+        for piece in cut_at_concavities(region, &concavity, 4) {
+            let branched = skeleton::significant_junctions(
+                &skeleton::thin(&piece.mask),
+                (3.0 * self.half_width).round() as usize,
+            ) > 0;
+            let too_thick = max_distance(&piece.mask) > 1.8 * self.half_width;
+            let parts = if branched || too_thick {
+                split_cluster(
+                    &piece,
+                    self.half_width,
+                    self.debris_area,
+                    self.params.neck_ratio,
+                )
+            } else {
+                vec![piece.clone()]
+            };
+            unresolved |= parts.len() == 1 && (branched || too_thick);
+            for part in parts {
+                out.extend(self.cut_along_axis(&part, 3));
+            }
         }
+        unresolved |= out.iter().any(|p| p.area() as f64 > self.max_area);
+        (out, unresolved)
     }
-    if first.is_empty() || second.is_empty() {
-        return vec![region.clone()];
-    }
-    let mut out = Vec::new();
-    for part in [first, second] {
-        // Keep 4-connected pieces; a stray fragment joins the debris test later.
-        for piece in connected_components(&Region::from_pixels(&part).mask) {
-            let origin = Region::from_pixels(&part).bbox;
-            let global = geometry::contour::region_from_local(
-                &piece.mask,
-                crate::domain::raster::BBox {
-                    x: origin.x + piece.bbox.x,
-                    y: origin.y + piece.bbox.y,
-                    w: piece.bbox.w,
-                    h: piece.bbox.h,
-                },
-            );
-            out.extend(cut_along_axis(&global, max_area, debris_area, depth - 1));
+
+    /// Cuts an object too large for one chromosome across its medial axis,
+    /// where two chromosomes most likely meet end to end: the narrowest
+    /// interior point, favouring sharp turns of the axis. Pixels go to the
+    /// side of the cut their nearest axis point is on. Recurses while a piece
+    /// is still too large.
+    fn cut_along_axis(&self, region: &Region, depth: usize) -> Vec<Region> {
+        if depth == 0 || (region.area() as f64) <= self.max_area {
+            return vec![region.clone()];
         }
+        let axis = geometry::medial_axis(region);
+        let n = axis.len();
+        let widths = geometry::width_profile(region, &axis);
+        let mut sorted = widths.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median_w = sorted.get(n / 2).copied().unwrap_or(1.0).max(1.0);
+        let margin =
+            ((self.debris_area / median_w).ceil() as usize).max((1.2 * median_w).round() as usize);
+        if n < 2 * margin + 3 {
+            return vec![region.clone()];
+        }
+        let reach = (median_w.round() as usize).max(3);
+        let turn = |i: usize| {
+            let a = axis[i.saturating_sub(reach)];
+            let b = axis[i];
+            let c = axis[(i + reach).min(n - 1)];
+            let (ux, uy) = (b.0 - a.0, b.1 - a.1);
+            let (vx, vy) = (c.0 - b.0, c.1 - b.1);
+            (ux * vy - uy * vx)
+                .atan2(ux * vx + uy * vy)
+                .abs()
+                .to_degrees()
+        };
+        let smooth_w = crate::domain::bands::gaussian_smooth(&widths, 1.0);
+        let score = |i: usize| smooth_w[i] / median_w - 0.6 * turn(i).to_radians();
+        let Some(cut) = (margin..n - margin).min_by(|&a, &b| score(a).total_cmp(&score(b))) else {
+            return vec![region.clone()];
+        };
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for (x, y) in region.pixels() {
+            let (px, py) = (x as f64, y as f64);
+            let nearest = (0..n)
+                .min_by(|&a, &b| {
+                    let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
+                    let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
+                    da.total_cmp(&db)
+                })
+                .unwrap_or(0);
+            if nearest < cut {
+                first.push((x, y))
+            } else {
+                second.push((x, y))
+            }
+        }
+        if first.is_empty() || second.is_empty() {
+            return vec![region.clone()];
+        }
+        let mut out = Vec::new();
+        for part in [first, second] {
+            let part = Region::from_pixels(&part);
+            // Keep each 4-connected piece; crumbs join the largest piece.
+            let mut pieces: Vec<Region> = connected_components(&part.mask)
+                .into_iter()
+                .map(|piece| {
+                    geometry::contour::region_from_local(
+                        &piece.mask,
+                        crate::domain::raster::BBox {
+                            x: part.bbox.x + piece.bbox.x,
+                            y: part.bbox.y + piece.bbox.y,
+                            w: piece.bbox.w,
+                            h: piece.bbox.h,
+                        },
+                    )
+                })
+                .collect();
+            pieces.sort_by_key(|r| std::cmp::Reverse(r.area()));
+            let mut main = pieces.remove(0).pixels();
+            for crumb in pieces {
+                main.extend(crumb.pixels());
+            }
+            out.extend(self.cut_along_axis(&Region::from_pixels(&main), depth - 1));
+        }
+        out
     }
-    out
 }
 
 /// Repeatedly merges the pair of adjacent labels whose shared boundary is
@@ -433,7 +499,7 @@ mod tests {
                 }
             }
         }
-        let seg = segment(&img, &BuiltinParams::default());
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
         assert_eq!(seg.objects.len(), expected, "{:?}", seg.warnings);
         assert!(
             seg.rejected
@@ -450,7 +516,11 @@ mod tests {
     #[test]
     fn blank_and_tiny_images_give_warnings() {
         for (w, h) in [(0, 0), (1, 1), (50, 50)] {
-            let seg = segment(&GrayImage::new(w, h, 0), &BuiltinParams::default());
+            let seg = segment(
+                &GrayImage::new(w, h, 0),
+                Modality::Fluorescence,
+                &BuiltinParams::default(),
+            );
             assert!(seg.objects.is_empty());
             assert!(!seg.warnings.is_empty());
         }
@@ -466,7 +536,7 @@ mod tests {
         // Two rods touching end to end at a right angle (an L shape).
         draw_rod(&mut img, 20.0, 20.0, 80.0, 20.0, 4.0);
         draw_rod(&mut img, 84.0, 24.0, 84.0, 90.0, 4.0);
-        let seg = segment(&img, &BuiltinParams::default());
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
         let split = seg
             .objects
             .iter()

@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod components;
+pub mod concavity;
 pub mod filters;
 
 use serde::{Deserialize, Serialize};

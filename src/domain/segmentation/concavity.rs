@@ -1,0 +1,286 @@
+//! Separation of touching chromosomes at pairs of boundary concavities.
+//!
+//! Where two chromosomes touch, the outline shows two deep notches facing
+//! each other across a short contact (two rounded bodies meeting). A
+//! centromere also narrows the outline, but only shallowly, and a bend makes
+//! a notch on one side only. So a cut is made along the segment joining two
+//! concavities when both are deep (a fair fraction of the chromosome width),
+//! the segment is short compared with their depths, and it runs inside the
+//! object.
+
+use crate::domain::geometry::contour::trace_outline;
+use crate::domain::raster::{Mask, Region};
+
+use super::components::connected_components;
+
+/// Parameters of the concavity cut.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcavityParams {
+    /// Typical chromosome width in pixels.
+    pub width_px: f64,
+    /// The deeper notch must be at least this fraction of the width deep...
+    pub min_depth: f64,
+    /// ...and the one facing it at least this fraction.
+    pub min_facing_depth: f64,
+    /// The cut must be no longer than this fraction of the two depths summed.
+    pub max_length_to_depth: f64,
+    /// Pieces smaller than this many pixels are not cut off.
+    pub min_piece_area: f64,
+}
+
+/// A dense outline (one point per pixel edge) of the region.
+fn dense_outline(region: &Region) -> Vec<(f64, f64)> {
+    let corners = trace_outline(region);
+    let mut out = Vec::new();
+    for i in 0..corners.len() {
+        let (a, b) = (corners[i], corners[(i + 1) % corners.len()]);
+        let steps = ((b.0 - a.0).abs() + (b.1 - a.1).abs()).round().max(1.0) as usize;
+        for s in 0..steps {
+            let t = s as f64 / steps as f64;
+            out.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
+        }
+    }
+    out
+}
+
+fn convex_hull(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut pts = points.to_vec();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
+    }
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut lower: Vec<(f64, f64)> = Vec::new();
+    for &p in &pts {
+        while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], p) <= 0.0 {
+            lower.pop();
+        }
+        lower.push(p);
+    }
+    let mut upper: Vec<(f64, f64)> = Vec::new();
+    for &p in pts.iter().rev() {
+        while upper.len() >= 2 && cross(upper[upper.len() - 2], upper[upper.len() - 1], p) <= 0.0 {
+            upper.pop();
+        }
+        upper.push(p);
+    }
+    lower.pop();
+    upper.pop();
+    lower.extend(upper);
+    lower
+}
+
+fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+}
+
+/// Cuts `region` at the best pair of concavities, recursively (at most
+/// `depth` levels). Returns the region itself when no cut qualifies.
+pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usize) -> Vec<Region> {
+    if depth == 0 || (region.area() as f64) < 2.0 * params.min_piece_area {
+        return vec![region.clone()];
+    }
+    let outline = dense_outline(region);
+    let n = outline.len();
+    if n < 12 {
+        return vec![region.clone()];
+    }
+    let hull = convex_hull(&outline);
+    let depths: Vec<f64> = outline
+        .iter()
+        .map(|&p| {
+            (0..hull.len())
+                .map(|i| segment_distance(p, hull[i], hull[(i + 1) % hull.len()]))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let min_depth = params.min_depth * params.width_px;
+    let min_facing = params.min_facing_depth.min(params.min_depth) * params.width_px;
+    let window = 3usize;
+    let notches: Vec<usize> = (0..n)
+        .filter(|&i| {
+            depths[i] >= min_facing
+                && (1..=window).all(|k| {
+                    depths[i] >= depths[(i + k) % n] && depths[i] >= depths[(i + n - k) % n]
+                })
+        })
+        .collect();
+    let inside = |p: (f64, f64)| region.contains(p.0.floor() as i64, p.1.floor() as i64);
+    type Point = (f64, f64);
+    let mut best: Option<(f64, Point, Point)> = None;
+    for (ai, &a) in notches.iter().enumerate() {
+        for &b in &notches[ai + 1..] {
+            let along = (b - a).min(n - (b - a));
+            if (along as f64) < 1.5 * params.width_px {
+                continue;
+            }
+            let (pa, pb) = (outline[a], outline[b]);
+            let length = (pa.0 - pb.0).hypot(pa.1 - pb.1);
+            let depth_sum = depths[a] + depths[b];
+            if depths[a].max(depths[b]) < min_depth {
+                continue;
+            }
+            if length > params.max_length_to_depth * depth_sum || length > 1.5 * params.width_px {
+                continue;
+            }
+            // The cut must run through the object, not across background.
+            let samples = (length.ceil() as usize).max(2);
+            let inside_share = (1..samples)
+                .filter(|&s| {
+                    let t = s as f64 / samples as f64;
+                    inside((pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t))
+                })
+                .count() as f64
+                / (samples - 1) as f64;
+            if inside_share < 0.7 {
+                continue;
+            }
+            let score = length / depth_sum;
+            if best.is_none_or(|(s, _, _)| score < s) {
+                best = Some((score, pa, pb));
+            }
+        }
+    }
+    let Some((_, pa, pb)) = best else {
+        return vec![region.clone()];
+    };
+    // Remove a thin band along the cut and see what falls apart.
+    let (w, h) = (region.bbox.w, region.bbox.h);
+    let (ox, oy) = (region.bbox.x as f64, region.bbox.y as f64);
+    let mut rest = region.mask.clone();
+    let mut cut_pixels = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let c = (ox + x as f64 + 0.5, oy + y as f64 + 0.5);
+            if rest.get(x as i64, y as i64) && segment_distance(c, pa, pb) <= 0.75 {
+                rest.set(x as i64, y as i64, false);
+                cut_pixels.push((x, y));
+            }
+        }
+    }
+    let mut parts: Vec<Region> = connected_components(&rest)
+        .into_iter()
+        .filter(|r| r.area() > 0)
+        .collect();
+    parts.sort_by_key(|r| std::cmp::Reverse(r.area()));
+    if parts.len() < 2 || (parts[1].area() as f64) < params.min_piece_area {
+        return vec![region.clone()];
+    }
+    // Crumbs and the cut band go to the nearest big part.
+    let big: Vec<Region> = parts
+        .iter()
+        .filter(|r| (r.area() as f64) >= params.min_piece_area)
+        .cloned()
+        .collect();
+    let mut labels = vec![usize::MAX; w * h];
+    for (k, part) in big.iter().enumerate() {
+        // Parts come from a local mask: their pixels are local coordinates.
+        for (x, y) in part.pixels() {
+            labels[y * w + x] = k;
+        }
+    }
+    let unlabelled: Vec<(usize, usize)> = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .filter(|&(x, y)| region.mask.get(x as i64, y as i64) && labels[y * w + x] == usize::MAX)
+        .collect();
+    for (x, y) in unlabelled {
+        let nearest = big
+            .iter()
+            .enumerate()
+            .map(|(k, part)| {
+                let d = part
+                    .pixels()
+                    .iter()
+                    .map(|&(px, py)| (px as f64 - x as f64).hypot(py as f64 - y as f64))
+                    .fold(f64::INFINITY, f64::min);
+                (k, d)
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(0, |(k, _)| k);
+        labels[y * w + x] = nearest;
+    }
+    let mut out = Vec::new();
+    for k in 0..big.len() {
+        let pixels: Vec<(usize, usize)> = (0..w * h)
+            .filter(|&i| labels[i] == k)
+            .map(|i| (region.bbox.x + i % w, region.bbox.y + i / w))
+            .collect();
+        out.extend(cut_at_concavities(
+            &Region::from_pixels(&pixels),
+            params,
+            depth - 1,
+        ));
+    }
+    out
+}
+
+/// A local mask as a region at the given origin (test helper and for callers
+/// working in local coordinates).
+pub fn local_region(mask: &Mask, x: usize, y: usize) -> Region {
+    let pixels: Vec<(usize, usize)> = (0..mask.height())
+        .flat_map(|yy| (0..mask.width()).map(move |xx| (xx, yy)))
+        .filter(|&(xx, yy)| mask.get(xx as i64, yy as i64))
+        .map(|(xx, yy)| (xx + x, yy + y))
+        .collect();
+    Region::from_pixels(&pixels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capsule(mask: &mut Mask, a: (f64, f64), b: (f64, f64), r: f64, neck_at: Option<f64>) {
+        for y in 0..mask.height() as i64 {
+            for x in 0..mask.width() as i64 {
+                let p = (x as f64, y as f64);
+                let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+                let t =
+                    (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+                let rr = match neck_at {
+                    Some(c) => r * (1.0 - 0.35 * (-(t - c).powi(2) / 0.003).exp()),
+                    None => r,
+                };
+                if (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy) <= rr {
+                    mask.set(x, y, true);
+                }
+            }
+        }
+    }
+
+    fn params() -> ConcavityParams {
+        ConcavityParams {
+            width_px: 8.0,
+            min_depth: 0.3,
+            min_facing_depth: 0.3,
+            max_length_to_depth: 1.0,
+            min_piece_area: 30.0,
+        }
+    }
+
+    #[test]
+    fn two_capsules_touching_at_an_angle_are_cut() {
+        let mut m = Mask::new(80, 80);
+        capsule(&mut m, (10.0, 40.0), (36.0, 40.0), 4.0, None);
+        capsule(&mut m, (42.0, 35.0), (58.0, 11.0), 4.0, None);
+        let pieces = cut_at_concavities(&local_region(&m, 0, 0), &params(), 3);
+        assert_eq!(pieces.len(), 2);
+    }
+
+    #[test]
+    fn a_chromosome_with_a_centromere_is_not_cut() {
+        let mut m = Mask::new(80, 30);
+        capsule(&mut m, (8.0, 15.0), (70.0, 15.0), 4.0, Some(0.35));
+        let pieces = cut_at_concavities(&local_region(&m, 0, 0), &params(), 3);
+        assert_eq!(pieces.len(), 1);
+    }
+}
