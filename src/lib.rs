@@ -10,6 +10,7 @@
 //! Dependency rule: `domain` depends on nothing else in the crate; the other
 //! modules depend on `domain`; nothing depends on `main.rs`.
 
+pub mod demo;
 pub mod domain;
 pub mod eval;
 pub mod imageio;

@@ -55,6 +55,33 @@ enum Command {
         #[command(flatten)]
         options: AnalysisOptions,
     },
+    /// Analyse the built-in demo case (synthetic G-band spreads, normal and abnormal) and write its outputs.
+    Demo {
+        /// Output directory (default: karyostation-demo in the system temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate synthetic G-band spreads with full ground truth (PNG + truth JSON).
+    Synth {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of spreads (seeds SEED, SEED+1, ...).
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 768)]
+        width: usize,
+        #[arg(long, default_value_t = 576)]
+        height: usize,
+        /// Sex chromosomes: female (XX) or male (XY).
+        #[arg(long, default_value = "female")]
+        sex: String,
+        /// Abnormality to build in, repeatable: +21, -7, del(5)(q31q33), t(9;22)(q34;q11.2).
+        #[arg(long = "abnormality", allow_hyphen_values = true)]
+        abnormalities: Vec<String>,
+    },
     /// Measure segmentation and classification figures on labelled data.
     Eval {
         #[command(subcommand)]
@@ -112,15 +139,95 @@ fn for_each_input(inputs: &[PathBuf], mut work: impl FnMut(&PathBuf) -> Result<(
     failures
 }
 
+/// Prints a line to stdout; a closed pipe (`| head`) ends the output quietly.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").is_err() {
+        std::process::exit(0);
+    }
+}
+
+fn run_demo(out: Option<PathBuf>) -> Result<usize> {
+    let out = out.unwrap_or_else(|| std::env::temp_dir().join("karyostation-demo"));
+    let p = Pipeline::default();
+    say(&format!(
+        "KaryoStation {} demo case -> {}",
+        env!("CARGO_PKG_VERSION"),
+        out.display()
+    ));
+    let mut failures = 0;
+    for (name, cfg) in karyostation::demo::demo_case() {
+        let result = karyostation::demo::write_synthetic(&out.join("images"), name, &cfg)
+            .and_then(|png| p.analyze_file(&png, ModalityChoice::Auto, &out.join(name)));
+        match result {
+            Ok(report) => {
+                let truth = karyostation::domain::synth::generate_spread(&cfg).karyotype;
+                say(&format!(
+                    "{name:24} proposed {:26} truth {truth:26} {} objects, {:.0} ms",
+                    report.karyotype,
+                    report.objects.len(),
+                    report.timings_ms.get("total").copied().unwrap_or(0.0)
+                ));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failures += 1;
+            }
+        }
+    }
+    say(&format!(
+        "Karyograms, karyotypes and analysis.json are in {}",
+        out.display()
+    ));
+    Ok(failures)
+}
+
+fn run_synth(
+    out: &std::path::Path,
+    count: usize,
+    seed: u64,
+    (width, height): (usize, usize),
+    sex: &str,
+    abnormalities: &[String],
+) -> Result<usize> {
+    use karyostation::domain::synth::{Abnormality, Sex, SynthConfig};
+    let sex = match sex.to_ascii_lowercase().as_str() {
+        "female" | "xx" => Sex::Female,
+        "male" | "xy" => Sex::Male,
+        other => anyhow::bail!("unknown sex {other:?}: expected female or male"),
+    };
+    let abnormalities = abnormalities
+        .iter()
+        .map(|a| Abnormality::parse(a).map_err(anyhow::Error::msg))
+        .collect::<Result<Vec<_>>>()?;
+    if width < 64 || height < 64 || width * height > 64_000_000 {
+        anyhow::bail!("spread size {width} x {height} must be at least 64 x 64 and at most 64 MP");
+    }
+    for k in 0..count {
+        let mut cfg = SynthConfig::new(width, height, seed + k as u64);
+        cfg.sex = sex;
+        cfg.abnormalities = abnormalities.clone();
+        let name = format!("synth_{}", seed + k as u64);
+        let png = karyostation::demo::write_synthetic(out, &name, &cfg)?;
+        say(&png.display().to_string());
+    }
+    Ok(0)
+}
+
 fn run(cli: Cli) -> Result<usize> {
     match cli.command {
-        None => {
-            println!(
-                "KaryoStation {}: no command given. Try `karyostation --help`.",
-                env!("CARGO_PKG_VERSION")
-            );
-            Ok(0)
-        }
+        None => run_demo(None),
+        Some(Command::Demo { out }) => run_demo(out),
+        Some(Command::Synth {
+            out,
+            count,
+            seed,
+            width,
+            height,
+            sex,
+            abnormalities,
+        }) => run_synth(&out, count, seed, (width, height), &sex, &abnormalities),
         Some(Command::Analyze {
             images,
             out,
@@ -136,13 +243,13 @@ fn run(cli: Cli) -> Result<usize> {
                 for w in &report.warnings {
                     eprintln!("warning: {}: {w}", path.display());
                 }
-                println!(
+                say(&format!(
                     "{}\t{}\t{} objects\t{}",
                     path.display(),
                     report.karyotype,
                     report.objects.len(),
                     dir.display()
-                );
+                ));
                 Ok(())
             }))
         }
@@ -167,7 +274,7 @@ fn run(cli: Cli) -> Result<usize> {
                 )),
             }
             .context("serialising the summary")?;
-            println!("{json}");
+            say(&json);
             Ok(0)
         }
         Some(Command::Classify {
@@ -176,10 +283,7 @@ fn run(cli: Cli) -> Result<usize> {
             let p = pipeline(&options);
             Ok(for_each_input(&images, |path| {
                 let report = p.classify_file(path, options.modality)?;
-                println!(
-                    "{}",
-                    serde_json::to_string(&report).context("serialising the result")?
-                );
+                say(&serde_json::to_string(&report).context("serialising the result")?);
                 Ok(())
             }))
         }

@@ -87,6 +87,60 @@ impl Abnormality {
         }
     }
 
+    /// Parses the notation `iscn` writes: `+21`, `-7`, `del(5)(q31q33)`,
+    /// `t(9;22)(q34;q11.2)`. Band names are checked when the spread is built.
+    ///
+    /// # Errors
+    /// A message naming what was expected.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let class = |t: &str| {
+            ChromosomeClass::parse(t).ok_or_else(|| format!("unknown chromosome {t:?} in {text:?}"))
+        };
+        if let Some(rest) = text.strip_prefix('+') {
+            return Ok(Self::Trisomy(class(rest)?));
+        }
+        if let Some(rest) = text.strip_prefix('-') {
+            return Ok(Self::Monosomy(class(rest)?));
+        }
+        let groups = |rest: &str| -> Option<(String, String)> {
+            let rest = rest.strip_prefix('(')?;
+            let (first, rest) = rest.split_once(")(")?;
+            let second = rest.strip_suffix(')')?;
+            Some((first.to_string(), second.to_string()))
+        };
+        let expected = "expected +N, -N, del(N)(bandband) or t(A;B)(band;band)";
+        if let Some(rest) = text.strip_prefix("del") {
+            let (chrom, bands) = groups(rest).ok_or_else(|| format!("{text:?}: {expected}"))?;
+            // Split "q31q33" before the second arm letter.
+            let split = bands[1..]
+                .find(['p', 'q'])
+                .map(|i| i + 1)
+                .ok_or_else(|| format!("{text:?}: expected two bands such as q31q33"))?;
+            return Ok(Self::Deletion {
+                class: class(&chrom)?,
+                from_band: bands[..split].to_string(),
+                to_band: bands[split..].to_string(),
+            });
+        }
+        if let Some(rest) = text.strip_prefix('t') {
+            let (chroms, bands) = groups(rest).ok_or_else(|| format!("{text:?}: {expected}"))?;
+            let (a, b) = chroms
+                .split_once(';')
+                .ok_or_else(|| format!("{text:?}: expected two chromosomes like 9;22"))?;
+            let (a_band, b_band) = bands
+                .split_once(';')
+                .ok_or_else(|| format!("{text:?}: expected two bands like q34;q11.2"))?;
+            return Ok(Self::Translocation {
+                a: class(a)?,
+                a_band: a_band.to_string(),
+                b: class(b)?,
+                b_band: b_band.to_string(),
+            });
+        }
+        Err(format!("{text:?}: {expected}"))
+    }
+
     /// ISCN listing order: by lowest chromosome, numerical before structural.
     fn sort_key(&self) -> (usize, u8) {
         match self {

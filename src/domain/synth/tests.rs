@@ -359,3 +359,20 @@ fn contact_truth_holds_across_seeds() {
         }
     }
 }
+
+#[test]
+fn abnormality_notation_round_trips() {
+    for text in ["+21", "-7", "+X", "del(5)(q31q33)", "t(9;22)(q34;q11.2)"] {
+        assert_eq!(Abnormality::parse(text).unwrap().iscn(), text);
+    }
+    for bad in [
+        "",
+        "+0",
+        "del(5)",
+        "t(9)(q34)",
+        "inv(9)(p11q13)",
+        "del(5)(q31)",
+    ] {
+        assert!(Abnormality::parse(bad).is_err(), "{bad}");
+    }
+}

@@ -1,0 +1,46 @@
+//! Regression guards for the figures reported in the README (measured on
+//! more data by `karyostation eval ...`). Thresholds sit below the measured
+//! values with a margin for the smaller sample; they are never loosened to
+//! make a change pass.
+
+use std::path::{Path, PathBuf};
+
+use karyostation::eval::{eval_bioimlab, eval_pki3, eval_synthetic};
+use karyostation::pipeline::Pipeline;
+
+#[test]
+fn synthetic_spreads_are_found_classified_and_oriented() {
+    let s = eval_synthetic(&Pipeline::default(), 6, 1000, 768, 576);
+    assert_eq!(s.segmentation.spreads, 6);
+    assert!(s.segmentation.recall >= 0.90, "{s:#?}");
+    assert!(s.segmentation.precision >= 0.85, "{s:#?}");
+    assert!(s.classified_correctly >= 0.78, "{s:#?}");
+    assert!(s.polarity_correct_of_found >= 0.90, "{s:#?}");
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+#[test]
+fn bioimlab_segmentation_baseline() {
+    let Some(data) = shared_data() else { return };
+    let s = eval_bioimlab(&Pipeline::default(), &data, Some(12)).unwrap();
+    assert_eq!(s.spreads, 12);
+    assert!(s.recall >= 0.80 && s.precision >= 0.70, "{s:#?}");
+}
+
+#[test]
+fn pki3_builtin_classification_baseline() {
+    let Some(data) = shared_data() else { return };
+    let s = eval_pki3(&Pipeline::default(), &data, Some(12)).unwrap();
+    assert!(s.crops > 500);
+    assert!(s.accuracy_cell_assigned >= 0.40, "{s:#?}");
+    assert!(s.polarity_accuracy >= 0.65, "{s:#?}");
+}
