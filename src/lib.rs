@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod eval;
 pub mod imageio;
+pub mod infer;
 pub mod karyogram_png;
 pub mod pipeline;
 pub mod report;

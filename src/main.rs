@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use karyostation::domain::modality::ModalityChoice;
 use karyostation::imageio::LoadLimits;
-use karyostation::pipeline::Pipeline;
+use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,9 @@ struct AnalysisOptions {
     /// Flag objects whose class entropy (nats) exceeds this.
     #[arg(long, default_value_t = 1.0)]
     entropy_threshold: f64,
+    /// Chromosome classifier: auto (the learned ONNX model when available), builtin, or onnx.
+    #[arg(long, default_value = "auto")]
+    classifier: ModelChoice,
 }
 
 #[derive(Subcommand)]
@@ -115,15 +118,21 @@ enum EvalSet {
     },
 }
 
-fn pipeline(options: &AnalysisOptions) -> Pipeline {
+fn pipeline(options: &AnalysisOptions) -> Result<Pipeline> {
+    let (classifier, notice) =
+        select_classifier(options.classifier).context("loading the learned classifier")?;
+    if let Some(notice) = notice {
+        eprintln!("note: {notice}");
+    }
     let mut p = Pipeline {
+        classifier,
         limits: LoadLimits {
             max_pixels: options.max_pixels,
         },
         ..Pipeline::default()
     };
     p.params.entropy_threshold = options.entropy_threshold;
-    p
+    Ok(p)
 }
 
 /// Runs `work` on every input; one failure is reported and the rest go on.
@@ -233,7 +242,7 @@ fn run(cli: Cli) -> Result<usize> {
             out,
             options,
         }) => {
-            let p = pipeline(&options);
+            let p = pipeline(&options)?;
             Ok(for_each_input(&images, |path| {
                 let stem = path
                     .file_stem()
@@ -280,7 +289,7 @@ fn run(cli: Cli) -> Result<usize> {
         Some(Command::Classify {
             images, options, ..
         }) => {
-            let p = pipeline(&options);
+            let p = pipeline(&options)?;
             Ok(for_each_input(&images, |path| {
                 let report = p.classify_file(path, options.modality)?;
                 say(&serde_json::to_string(&report).context("serialising the result")?);

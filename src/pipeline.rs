@@ -15,6 +15,9 @@ use crate::domain::ports::{
 };
 use crate::domain::raster::{GrayImage, Region};
 use crate::imageio::{ImageLoadError, ImageSaveError, LoadLimits, load_gray, save_rgb_png};
+use crate::infer::ModelError;
+use crate::infer::classifier::OnnxClassifier;
+use crate::infer::manifest::Manifest;
 use crate::karyogram_png::render_karyogram;
 use crate::report::{AnalysisReport, ClassifyReport};
 
@@ -51,6 +54,57 @@ pub struct Pipeline {
     pub classifier: Box<dyn ChromosomeClassifier>,
     pub params: AnalysisParams,
     pub limits: LoadLimits,
+}
+
+/// Which classifier (or segmenter) to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModelChoice {
+    /// The learned model when it loads, otherwise the built-in one (with a notice).
+    #[default]
+    Auto,
+    /// Always the built-in algorithm.
+    Builtin,
+    /// The learned model or an error.
+    Learned,
+}
+
+impl std::str::FromStr for ModelChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "builtin" | "built-in" => Ok(Self::Builtin),
+            "onnx" | "learned" => Ok(Self::Learned),
+            other => Err(format!(
+                "unknown model choice {other:?}: expected auto, builtin or onnx"
+            )),
+        }
+    }
+}
+
+/// The classifier for a choice, and a notice to show once when `Auto` fell
+/// back to the built-in classifier.
+///
+/// # Errors
+/// With `ModelChoice::Learned`, why the learned model cannot be used.
+pub fn select_classifier(
+    choice: ModelChoice,
+) -> Result<(Box<dyn ChromosomeClassifier>, Option<String>), ModelError> {
+    if choice == ModelChoice::Builtin {
+        return Ok((Box::new(BuiltinClassifier::default()), None));
+    }
+    let learned = Manifest::find().and_then(|m| OnnxClassifier::load(&m));
+    match (learned, choice) {
+        (Ok(c), _) => Ok((Box::new(c), None)),
+        (Err(e), ModelChoice::Learned) => Err(e),
+        (Err(e), _) => Ok((
+            Box::new(BuiltinClassifier::default()),
+            Some(format!(
+                "the learned classifier is not available, using the built-in one: {e}"
+            )),
+        )),
+    }
 }
 
 impl Default for Pipeline {

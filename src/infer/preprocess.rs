@@ -1,0 +1,127 @@
+//! Input preparation for the learned classifier, identical to the training
+//! code (`models/train/`): normalisation `"gband_fit_128x64"`.
+//!
+//! A crop in G-band look (dark chromosome on a light background; fluorescence
+//! crops are inverted first) is scaled by `s = min(128 / h, 64 / w, 4)` with
+//! a triangle (bilinear, antialiased when shrinking) filter as Pillow's
+//! `BILINEAR` resize does, pasted centred on a 64 x 128 white canvas, and
+//! mapped to `1 - v / 255` (chromosome high, background 0).
+
+use crate::domain::raster::GrayImage;
+
+pub const INPUT_HEIGHT: usize = 128;
+pub const INPUT_WIDTH: usize = 64;
+pub const NORMALISATION: &str = "gband_fit_128x64";
+
+/// One resampling axis: for each output index, the first input index and the
+/// normalised weights (Pillow's precomputed coefficients).
+fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<f64>)> {
+    let scale = in_size as f64 / out_size as f64;
+    let filter_scale = scale.max(1.0);
+    let support = filter_scale; // triangle filter support 1.0, widened when shrinking
+    (0..out_size)
+        .map(|x| {
+            let center = (x as f64 + 0.5) * scale;
+            let x_min = ((center - support + 0.5).floor().max(0.0)) as usize;
+            let x_max = ((center + support + 0.5).floor() as usize).min(in_size);
+            let mut weights: Vec<f64> = (x_min..x_max)
+                .map(|i| {
+                    let t = ((i as f64 - center + 0.5) / filter_scale).abs();
+                    if t < 1.0 { 1.0 - t } else { 0.0 }
+                })
+                .collect();
+            let sum: f64 = weights.iter().sum();
+            if sum > 0.0 {
+                for w in &mut weights {
+                    *w /= sum;
+                }
+            }
+            (x_min, weights)
+        })
+        .collect()
+}
+
+/// Resizes with Pillow's bilinear (triangle) filter.
+pub fn resize_bilinear(img: &GrayImage, out_w: usize, out_h: usize) -> GrayImage {
+    let (w, h) = (img.width(), img.height());
+    if w == 0 || h == 0 || out_w == 0 || out_h == 0 {
+        return GrayImage::new(out_w, out_h, 255);
+    }
+    let cx = coefficients(w, out_w);
+    let cy = coefficients(h, out_h);
+    // Horizontal pass (kept in f64), then vertical; Pillow rounds between passes.
+    let mut tmp = vec![0f64; out_w * h];
+    for y in 0..h {
+        for (x, (start, weights)) in cx.iter().enumerate() {
+            let v: f64 = weights
+                .iter()
+                .enumerate()
+                .map(|(k, wt)| wt * f64::from(img.at(start + k, y)))
+                .sum();
+            tmp[y * out_w + x] = v.round().clamp(0.0, 255.0);
+        }
+    }
+    let mut out = GrayImage::new(out_w, out_h, 0);
+    for (y, (start, weights)) in cy.iter().enumerate() {
+        for x in 0..out_w {
+            let v: f64 = weights
+                .iter()
+                .enumerate()
+                .map(|(k, wt)| wt * tmp[(start + k) * out_w + x])
+                .sum();
+            out.set(x as i64, y as i64, v.round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    out
+}
+
+/// The model input for one crop: `INPUT_HEIGHT * INPUT_WIDTH` values, row-major.
+pub fn classifier_input(crop: &GrayImage) -> Vec<f32> {
+    let (w, h) = (crop.width(), crop.height());
+    let mut canvas = vec![0f32; INPUT_HEIGHT * INPUT_WIDTH];
+    if w == 0 || h == 0 {
+        return canvas;
+    }
+    let s = (INPUT_HEIGHT as f64 / h as f64)
+        .min(INPUT_WIDTH as f64 / w as f64)
+        .min(4.0);
+    let nw = ((w as f64 * s).round() as usize).clamp(1, INPUT_WIDTH);
+    let nh = ((h as f64 * s).round() as usize).clamp(1, INPUT_HEIGHT);
+    let resized = resize_bilinear(crop, nw, nh);
+    let (ox, oy) = ((INPUT_WIDTH - nw) / 2, (INPUT_HEIGHT - nh) / 2);
+    for y in 0..nh {
+        for x in 0..nw {
+            canvas[(oy + y) * INPUT_WIDTH + ox + x] = 1.0 - f32::from(resized.at(x, y)) / 255.0;
+        }
+    }
+    canvas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_and_centres_on_a_white_canvas() {
+        let crop = GrayImage::new(10, 64, 0); // black: chromosome everywhere
+        let input = classifier_input(&crop);
+        assert_eq!(input.len(), 128 * 64);
+        // Scaled by 2: 20 x 128, centred horizontally (columns 22..42).
+        assert_eq!(input[64 * 10 + 21], 0.0);
+        assert!((input[64 * 10 + 22] - 1.0).abs() < 1e-6);
+        assert!((input[64 * 10 + 41] - 1.0).abs() < 1e-6);
+        assert_eq!(input[64 * 10 + 42], 0.0);
+        assert!(
+            classifier_input(&GrayImage::new(0, 0, 0))
+                .iter()
+                .all(|&v| v == 0.0)
+        );
+    }
+
+    #[test]
+    fn resize_preserves_flat_images_and_mean() {
+        let img = GrayImage::new(17, 33, 90);
+        let r = resize_bilinear(&img, 9, 70);
+        assert!(r.data().iter().all(|&v| v == 90));
+    }
+}
