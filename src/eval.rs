@@ -299,3 +299,114 @@ pub fn eval_synthetic(
         karyotype_exact: kt_ok as f64 / count.max(1) as f64,
     }
 }
+
+/// Figures on the ADIR M-FISH DAPI spreads (`<data>/mfish/*/*_dapi.png` with
+/// `*_labels.png` class maps): segmentation against the connected pieces of
+/// each class label (overlap pixels, 255, count for both neighbours' classes
+/// as background), and the share of chromosomes that land in the right
+/// karyogram slot (found and assigned the labelled class).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MfishSummary {
+    pub segmentation: SegmentationSummary,
+    pub right_slot: f64,
+    pub right_slot_of_found: f64,
+}
+
+/// Truth instances of an M-FISH label map: 4-connected pieces of each class
+/// (1..=24; 23 = X, 24 = Y), ignoring pieces under 20 pixels.
+pub fn mfish_instances(
+    labels: &crate::domain::raster::GrayImage,
+) -> Vec<(ChromosomeClass, Region)> {
+    use crate::domain::raster::Mask;
+    use crate::domain::segmentation::components::connected_components;
+    let mut out = Vec::new();
+    for label in 1..=24u8 {
+        let data = labels.data().iter().map(|&v| v == label).collect();
+        let Some(mask) = Mask::from_vec(labels.width(), labels.height(), data) else {
+            continue;
+        };
+        let Some(class) = ChromosomeClass::from_index(usize::from(label) - 1) else {
+            continue;
+        };
+        for region in connected_components(&mask) {
+            if region.area() >= 20 {
+                out.push((class, region));
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates the pipeline on M-FISH spreads, optionally only those whose
+/// slide folder is in `folders`.
+///
+/// # Errors
+/// When the folder cannot be read.
+pub fn eval_mfish(
+    pipeline: &Pipeline,
+    data: &Path,
+    limit: Option<usize>,
+    folders: Option<&[String]>,
+) -> std::io::Result<MfishSummary> {
+    let root = data.join("mfish");
+    let mut dapi: Vec<PathBuf> = Vec::new();
+    let mut slides: Vec<PathBuf> = std::fs::read_dir(&root)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    slides.sort();
+    for slide in slides {
+        let name = slide
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if folders.is_some_and(|f| !f.contains(&name)) {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&slide)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with("_dapi.png"))
+            .collect();
+        files.sort();
+        dapi.extend(files);
+    }
+    if let Some(l) = limit {
+        dapi.truncate(l);
+    }
+    let mut per_spread = Vec::new();
+    let (mut truth_n, mut found, mut right) = (0usize, 0usize, 0usize);
+    let mut total_ms = 0.0;
+    for path in dapi {
+        let labels_path = PathBuf::from(path.to_string_lossy().replace("_dapi.png", "_labels.png"));
+        let (Ok(image), Ok(labels)) = (
+            load_gray(&path, &pipeline.limits),
+            load_gray(&labels_path, &pipeline.limits),
+        ) else {
+            continue;
+        };
+        let truth = mfish_instances(&labels.gray);
+        let t = std::time::Instant::now();
+        let Ok((analysis, _)) =
+            pipeline.analyze_gray(&path, &image.gray, ModalityChoice::Fluorescence)
+        else {
+            continue;
+        };
+        total_ms += t.elapsed().as_secs_f64() * 1000.0;
+        let predicted: Vec<Region> = analysis.objects.iter().map(|o| o.region.clone()).collect();
+        let truth_regions: Vec<Region> = truth.iter().map(|(_, r)| r.clone()).collect();
+        let m = match_instances(&predicted, &truth_regions, 0.5);
+        truth_n += truth.len();
+        for (t_idx, (class, _)) in truth.iter().enumerate() {
+            if let Some(p) = m.predicted_for(t_idx) {
+                found += 1;
+                right += usize::from(analysis.objects[p].class() == Some(*class));
+            }
+        }
+        per_spread.push((analysis.objects.iter().map(|o| o.score).collect(), m));
+    }
+    Ok(MfishSummary {
+        segmentation: summarise_segmentation(&per_spread, total_ms),
+        right_slot: right as f64 / truth_n.max(1) as f64,
+        right_slot_of_found: right as f64 / found.max(1) as f64,
+    })
+}

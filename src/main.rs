@@ -95,6 +95,9 @@ enum Command {
         /// Evaluate at most this many spreads / karyograms.
         #[arg(long, global = true)]
         limit: Option<usize>,
+        /// Classifier to evaluate: auto, builtin or onnx.
+        #[arg(long, default_value = "builtin", global = true)]
+        classifier: ModelChoice,
     },
 }
 
@@ -104,6 +107,8 @@ enum EvalSet {
     Bioimlab,
     /// Built-in classification accuracy on the Pki-3 G-band crops.
     Pki3,
+    /// Segmentation and right-slot share on the ADIR M-FISH DAPI spreads.
+    Mfish,
     /// End-to-end figures on generated G-band spreads (no data needed).
     Synthetic {
         /// Number of spreads.
@@ -262,8 +267,21 @@ fn run(cli: Cli) -> Result<usize> {
                 Ok(())
             }))
         }
-        Some(Command::Eval { set, data, limit }) => {
-            let p = Pipeline::default();
+        Some(Command::Eval {
+            set,
+            data,
+            limit,
+            classifier,
+        }) => {
+            let (classifier, notice) =
+                select_classifier(classifier).context("loading the learned classifier")?;
+            if let Some(notice) = notice {
+                eprintln!("note: {notice}");
+            }
+            let p = Pipeline {
+                classifier,
+                ..Pipeline::default()
+            };
             let json = match set {
                 EvalSet::Bioimlab => serde_json::to_string_pretty(
                     &karyostation::eval::eval_bioimlab(&p, &data, limit)
@@ -271,6 +289,10 @@ fn run(cli: Cli) -> Result<usize> {
                 ),
                 EvalSet::Pki3 => serde_json::to_string_pretty(
                     &karyostation::eval::eval_pki3(&p, &data, limit)
+                        .with_context(|| format!("reading {}", data.display()))?,
+                ),
+                EvalSet::Mfish => serde_json::to_string_pretty(
+                    &karyostation::eval::eval_mfish(&p, &data, limit, None)
                         .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Synthetic {
