@@ -166,26 +166,19 @@ pub fn eval_pki3(
             let Ok(img) = load_gray(path, &pipeline.limits) else {
                 continue;
             };
-            features.push(single_chromosome_features(
-                &img.gray,
-                ModalityChoice::Brightfield,
-            ));
-            // Polarity: the crop as given is p up; turned, p down.
+            let upright = single_chromosome_features(&img.gray, ModalityChoice::Brightfield);
+            // Polarity: the crop as given is p up; turned by 180 degrees, p down.
             let turned =
                 single_chromosome_features(&img.gray.rotated_180(), ModalityChoice::Brightfield);
-            if let (Ok(a), Ok(b)) = (
-                pipeline.classifier.classify(
-                    std::slice::from_ref(features.last().unwrap_or(&turned)),
-                    BatchContext::Independent,
-                ),
-                pipeline
-                    .classifier
-                    .classify(std::slice::from_ref(&turned), BatchContext::Independent),
-            ) {
-                ok_pol += usize::from(a[0].polarity == Polarity::PUp)
-                    + usize::from(b[0].polarity == Polarity::PDown);
+            if let Ok(p) = pipeline
+                .classifier
+                .classify(&[upright.clone(), turned], BatchContext::Independent)
+            {
+                ok_pol += usize::from(p[0].polarity == Polarity::PUp)
+                    + usize::from(p[1].polarity == Polarity::PDown);
                 pol_n += 2;
             }
+            features.push(upright);
             truth.push(*class);
         }
         let Ok(independent) = pipeline
