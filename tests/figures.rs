@@ -14,7 +14,7 @@ fn synthetic_spreads_are_found_classified_and_oriented() {
     assert_eq!(s.segmentation.spreads, 6);
     assert!(s.segmentation.recall >= 0.90, "{s:#?}");
     assert!(s.segmentation.precision >= 0.85, "{s:#?}");
-    assert!(s.classified_correctly >= 0.78, "{s:#?}");
+    assert!(s.classified_correctly >= 0.84, "{s:#?}");
     assert!(s.polarity_correct_of_found >= 0.90, "{s:#?}");
 }
 

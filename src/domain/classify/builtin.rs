@@ -21,6 +21,12 @@ use super::{BatchContext, ChromosomeFeatures, Prediction, softmax};
 /// Number of samples a profile is resampled to before correlation.
 const PROFILE_SAMPLES: usize = 64;
 
+/// Blur (pixels along the axis) applied to the ideogram templates.
+const TEMPLATE_BLUR_PX: f64 = 1.0;
+
+/// Rounded tips trimmed off each end of a profile, in chromosome widths.
+const TIP_TRIM_WIDTHS: f64 = 0.2;
+
 /// Weights of the built-in classifier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuiltinClassifierParams {
@@ -39,7 +45,7 @@ impl Default for BuiltinClassifierParams {
     fn default() -> Self {
         Self {
             band_level: BandLevel::B400,
-            banding_weight: 5.0,
+            banding_weight: 8.0,
             length_sigma: 0.1,
             centromere_sigma: 0.06,
             temperature: 1.0,
@@ -123,8 +129,9 @@ impl BuiltinClassifier {
         let p = &self.params;
         let table = BandTable::get(p.band_level);
         let observed = prepare_profile(&f.banding_profile, f.width_px);
-        // The image blurs bands over ~1.5 px; express that as a fraction of length.
-        let blur = (1.5 / f.length_px.max(1.0)).max(0.01);
+        let trimmed = trimmed_fraction(f.banding_profile.len(), f.width_px);
+        // The image blurs bands over ~1 px; express that as a fraction of length.
+        let blur = (TEMPLATE_BLUR_PX / f.length_px.max(1.0)).max(0.01);
         let mut scores = [0.0; CLASS_COUNT];
         let mut up_evidence = [0.0; CLASS_COUNT];
         for c in ChromosomeClass::all() {
@@ -144,9 +151,9 @@ impl BuiltinClassifier {
                 (0.75 * best + 0.25 * 0.2).ln()
             };
             let (r_up, r_down) = match &observed {
-                Some(obs) => (best_correlation(obs, &template), {
+                Some(obs) => (best_correlation(obs, &template, trimmed), {
                     let reversed: Vec<f64> = obs.iter().rev().copied().collect();
-                    best_correlation(&reversed, &template)
+                    best_correlation(&reversed, &template, trimmed)
                 }),
                 None => (0.0, 0.0),
             };
@@ -197,11 +204,25 @@ fn log_sum_exp(a: f64, b: f64) -> f64 {
     m + ((a - m).exp() + (b - m).exp()).ln()
 }
 
+/// Samples trimmed off each end of a profile of `n` samples: the rounded tips.
+fn tip_trim(n: usize, width_px: f64) -> usize {
+    ((TIP_TRIM_WIDTHS * width_px).round() as usize).min(n / 8)
+}
+
+/// The share of the length trimmed off each end by [`prepare_profile`].
+fn trimmed_fraction(n: usize, width_px: f64) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        tip_trim(n, width_px) as f64 / n as f64
+    }
+}
+
 /// Trims the rounded tips, resamples to `PROFILE_SAMPLES` and standardises;
 /// `None` for a profile too short or flat to carry banding.
 fn prepare_profile(profile: &[f64], width_px: f64) -> Option<Vec<f64>> {
     let n = profile.len();
-    let trim = ((0.35 * width_px).round() as usize).min(n / 8);
+    let trim = tip_trim(n, width_px);
     let core = profile.get(trim..n.saturating_sub(trim))?;
     if core.len() < 4 {
         return None;
@@ -242,13 +263,16 @@ fn standardise(values: &[f64]) -> Option<Vec<f64>> {
     Some(values.iter().map(|v| (v - mean) / sd).collect())
 }
 
-/// Best Pearson correlation of `observed` (standardised) with a window of the
-/// template stretched or shifted by a few percent.
-fn best_correlation(observed: &[f64], template: &[f64]) -> f64 {
+/// Best Pearson correlation of `observed` (standardised, with `trimmed` of
+/// the length cut off each end) with the matching window of the template,
+/// its ends moved by a few percent either way (uneven condensation, tips
+/// measured long or short).
+fn best_correlation(observed: &[f64], template: &[f64], trimmed: f64) -> f64 {
     let n = template.len();
     let mut best = -1.0f64;
-    for start in [0.0, 0.03, 0.06] {
-        for end in [1.0, 0.97, 0.94] {
+    const MOVES: [f64; 5] = [-0.04, -0.02, 0.0, 0.02, 0.04];
+    for start in MOVES.map(|m| (trimmed + m).clamp(0.0, 0.3)) {
+        for end in MOVES.map(|m| (1.0 - trimmed + m).clamp(0.7, 1.0)) {
             let lo = start * (n - 1) as f64;
             let hi = end * (n - 1) as f64;
             let window: Vec<f64> = (0..observed.len())

@@ -49,6 +49,12 @@ pub struct BuiltinParams {
     pub facing_notch_depth: f64,
     /// ...when the cut is no longer than this times the two depths summed.
     pub notch_length_to_depth: f64,
+    /// Failing a pair, a single sharp notch at least this fraction of the
+    /// width deep (two tips meeting at an angle, a V) is cut to the nearest
+    /// point of the outline across the object...
+    pub single_notch_depth: f64,
+    /// ...when that cut is no longer than this fraction of the width.
+    pub single_notch_length: f64,
 }
 
 impl Default for BuiltinParams {
@@ -62,6 +68,8 @@ impl Default for BuiltinParams {
             notch_depth: 0.3,
             facing_notch_depth: 0.3,
             notch_length_to_depth: 1.0,
+            single_notch_depth: 0.9,
+            single_notch_length: 1.4,
         }
     }
 }
@@ -279,6 +287,8 @@ impl SplitContext<'_> {
             min_piece_area: self
                 .debris_area
                 .max(2.0 * self.half_width * self.half_width),
+            single_notch_depth: self.params.single_notch_depth,
+            single_notch_length: self.params.single_notch_length,
         };
         let mut out = Vec::new();
         let mut unresolved = false;
@@ -307,15 +317,27 @@ impl SplitContext<'_> {
         (out, unresolved)
     }
 
-    /// Cuts an object too large for one chromosome across its medial axis,
-    /// where two chromosomes most likely meet end to end: the narrowest
-    /// interior point, favouring sharp turns of the axis. Pixels go to the
-    /// side of the cut their nearest axis point is on. Recurses while a piece
-    /// is still too large.
+    /// Cuts an object too large for one chromosome across its medial axis
+    /// (see [`Self::axis_cut`]), recursing while a piece is still too large.
     fn cut_along_axis(&self, region: &Region, depth: usize) -> Vec<Region> {
         if depth == 0 || (region.area() as f64) <= self.max_area {
             return vec![region.clone()];
         }
+        match self.axis_cut(region) {
+            Some((_, parts)) => parts
+                .iter()
+                .flat_map(|part| self.cut_along_axis(part, depth - 1))
+                .collect(),
+            None => vec![region.clone()],
+        }
+    }
+
+    /// The best cut across the medial axis, where two chromosomes most likely
+    /// meet end to end: the narrowest interior point, favouring sharp turns
+    /// of the axis. Returns its score (smoothed width over the median width
+    /// minus 0.6 × the turn in radians: lower is more convincing) and the two
+    /// parts; pixels go to the side of the cut their nearest axis point is on.
+    fn axis_cut(&self, region: &Region) -> Option<(f64, [Region; 2])> {
         let axis = geometry::medial_axis(region);
         let n = axis.len();
         let widths = geometry::width_profile(region, &axis);
@@ -325,7 +347,7 @@ impl SplitContext<'_> {
         let margin =
             ((self.debris_area / median_w).ceil() as usize).max((1.2 * median_w).round() as usize);
         if n < 2 * margin + 3 {
-            return vec![region.clone()];
+            return None;
         }
         let reach = (median_w.round() as usize).max(3);
         let turn = |i: usize| {
@@ -334,16 +356,11 @@ impl SplitContext<'_> {
             let c = axis[(i + reach).min(n - 1)];
             let (ux, uy) = (b.0 - a.0, b.1 - a.1);
             let (vx, vy) = (c.0 - b.0, c.1 - b.1);
-            (ux * vy - uy * vx)
-                .atan2(ux * vx + uy * vy)
-                .abs()
-                .to_degrees()
+            (ux * vy - uy * vx).atan2(ux * vx + uy * vy).abs()
         };
         let smooth_w = crate::domain::bands::gaussian_smooth(&widths, 1.0);
-        let score = |i: usize| smooth_w[i] / median_w - 0.6 * turn(i).to_radians();
-        let Some(cut) = (margin..n - margin).min_by(|&a, &b| score(a).total_cmp(&score(b))) else {
-            return vec![region.clone()];
-        };
+        let score = |i: usize| smooth_w[i] / median_w - 0.6 * turn(i);
+        let cut = (margin..n - margin).min_by(|&a, &b| score(a).total_cmp(&score(b)))?;
         let (mut first, mut second) = (Vec::new(), Vec::new());
         for (x, y) in region.pixels() {
             let (px, py) = (x as f64, y as f64);
@@ -361,35 +378,41 @@ impl SplitContext<'_> {
             }
         }
         if first.is_empty() || second.is_empty() {
-            return vec![region.clone()];
+            return None;
         }
-        let mut out = Vec::new();
-        for part in [first, second] {
-            let part = Region::from_pixels(&part);
-            // Keep each 4-connected piece; crumbs join the largest piece.
-            let mut pieces: Vec<Region> = connected_components(&part.mask)
-                .into_iter()
-                .map(|piece| {
-                    geometry::contour::region_from_local(
-                        &piece.mask,
-                        crate::domain::raster::BBox {
-                            x: part.bbox.x + piece.bbox.x,
-                            y: part.bbox.y + piece.bbox.y,
-                            w: piece.bbox.w,
-                            h: piece.bbox.h,
-                        },
-                    )
-                })
-                .collect();
-            pieces.sort_by_key(|r| std::cmp::Reverse(r.area()));
-            let mut main = pieces.remove(0).pixels();
-            for crumb in pieces {
-                main.extend(crumb.pixels());
-            }
-            out.extend(self.cut_along_axis(&Region::from_pixels(&main), depth - 1));
-        }
-        out
+        Some((
+            score(cut),
+            [keep_main_piece(&first), keep_main_piece(&second)],
+        ))
     }
+}
+
+/// The region of `pixels`, whose 4-connected crumbs join the largest piece.
+fn keep_main_piece(pixels: &[(usize, usize)]) -> Region {
+    let part = Region::from_pixels(pixels);
+    let mut pieces: Vec<Region> = connected_components(&part.mask)
+        .into_iter()
+        .map(|piece| {
+            geometry::contour::region_from_local(
+                &piece.mask,
+                crate::domain::raster::BBox {
+                    x: part.bbox.x + piece.bbox.x,
+                    y: part.bbox.y + piece.bbox.y,
+                    w: piece.bbox.w,
+                    h: piece.bbox.h,
+                },
+            )
+        })
+        .collect();
+    pieces.sort_by_key(|r| std::cmp::Reverse(r.area()));
+    if pieces.is_empty() {
+        return part;
+    }
+    let mut main = pieces.remove(0).pixels();
+    for crumb in pieces {
+        main.extend(crumb.pixels());
+    }
+    Region::from_pixels(&main)
 }
 
 /// Repeatedly merges the pair of adjacent labels whose shared boundary is

@@ -26,7 +26,19 @@ pub struct ConcavityParams {
     pub max_length_to_depth: f64,
     /// Pieces smaller than this many pixels are not cut off.
     pub min_piece_area: f64,
+    /// A single notch at least this fraction of the width deep and sharp
+    /// (a V where two tips meet at an angle) is cut to the nearest point of
+    /// the opposite outline, when no pair of notches qualifies.
+    pub single_notch_depth: f64,
+    /// ...when that cut is no longer than this fraction of the width.
+    pub single_notch_length: f64,
 }
+
+/// A point of the outline, in image coordinates.
+type Point = (f64, f64);
+
+/// A candidate cut: its score (lower is better) and its two ends.
+type Cut = (f64, Point, Point);
 
 /// A dense outline (one point per pixel edge) of the region.
 fn dense_outline(region: &Region) -> Vec<(f64, f64)> {
@@ -116,8 +128,7 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
         })
         .collect();
     let inside = |p: (f64, f64)| region.contains(p.0.floor() as i64, p.1.floor() as i64);
-    type Point = (f64, f64);
-    let mut best: Option<(f64, Point, Point)> = None;
+    let mut best: Option<Cut> = None;
     for (ai, &a) in notches.iter().enumerate() {
         for &b in &notches[ai + 1..] {
             let along = (b - a).min(n - (b - a));
@@ -150,6 +161,9 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
                 best = Some((score, pa, pb));
             }
         }
+    }
+    if best.is_none() {
+        best = single_notch_cut(region, &outline, &depths, &notches, params);
     }
     let Some((_, pa, pb)) = best else {
         return vec![region.clone()];
@@ -224,6 +238,62 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
     out
 }
 
+/// The cut from the deepest sharp notch to the nearest point of the outline
+/// across the object, if it is short and runs inside the object.
+fn single_notch_cut(
+    region: &Region,
+    outline: &[(f64, f64)],
+    depths: &[f64],
+    notches: &[usize],
+    params: &ConcavityParams,
+) -> Option<Cut> {
+    let n = outline.len();
+    let w = params.width_px;
+    let reach = (w.round() as usize).max(2);
+    let sharp = |i: usize| {
+        // The depth falls off steeply on both sides of a notch between two tips.
+        let before = depths[(i + n - reach) % n];
+        let after = depths[(i + reach) % n];
+        depths[i] - before.max(after)
+    };
+    let inside = |p: (f64, f64)| region.contains(p.0.floor() as i64, p.1.floor() as i64);
+    let mut best: Option<Cut> = None;
+    for &a in notches {
+        if depths[a] < params.single_notch_depth * w
+            || sharp(a) < 0.5 * params.single_notch_depth * w
+        {
+            continue;
+        }
+        let pa = outline[a];
+        for (b, &pb) in outline.iter().enumerate() {
+            let along = a.abs_diff(b).min(n - a.abs_diff(b));
+            if (along as f64) < 1.5 * w {
+                continue;
+            }
+            let length = (pa.0 - pb.0).hypot(pa.1 - pb.1);
+            if length > params.single_notch_length * w {
+                continue;
+            }
+            let samples = (length.ceil() as usize).max(2);
+            let inside_share = (1..samples)
+                .filter(|&s| {
+                    let t = s as f64 / samples as f64;
+                    inside((pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t))
+                })
+                .count() as f64
+                / (samples - 1) as f64;
+            if inside_share < 0.9 {
+                continue;
+            }
+            let score = length / depths[a];
+            if best.is_none_or(|(s, _, _)| score < s) {
+                best = Some((score, pa, pb));
+            }
+        }
+    }
+    best
+}
+
 /// A local mask as a region at the given origin (test helper and for callers
 /// working in local coordinates).
 pub fn local_region(mask: &Mask, x: usize, y: usize) -> Region {
@@ -264,6 +334,8 @@ mod tests {
             min_facing_depth: 0.3,
             max_length_to_depth: 1.0,
             min_piece_area: 30.0,
+            single_notch_depth: f64::INFINITY,
+            single_notch_length: 0.0,
         }
     }
 
