@@ -99,6 +99,16 @@ impl Polarity {
         }
     }
 
+    /// The decision and its confidence (0.5..=1) from the probability that
+    /// the p arm is up.
+    pub fn from_p_up(p_up: f64) -> (Self, f64) {
+        if p_up >= 0.5 {
+            (Self::PUp, p_up)
+        } else {
+            (Self::PDown, 1.0 - p_up)
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::PUp => "p_up",

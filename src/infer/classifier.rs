@@ -175,11 +175,7 @@ impl OnnxClassifier {
                     probabilities[class.index()] = exp[k] / sum;
                 }
                 let p_up = 1.0 / (1.0 + (-f64::from(polarity[i])).exp());
-                let (polarity, confidence) = if p_up >= 0.5 {
-                    (Polarity::PUp, p_up)
-                } else {
-                    (Polarity::PDown, 1.0 - p_up)
-                };
+                let (polarity, confidence) = Polarity::from_p_up(p_up);
                 Prediction {
                     probabilities,
                     polarity,

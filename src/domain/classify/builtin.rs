@@ -175,11 +175,7 @@ impl BuiltinClassifier {
             .map(|(pc, d)| pc * sigmoid(*d))
             .sum::<f64>()
             .clamp(0.0, 1.0);
-        let (polarity, confidence) = if p_up >= 0.5 {
-            (Polarity::PUp, p_up)
-        } else {
-            (Polarity::PDown, 1.0 - p_up)
-        };
+        let (polarity, confidence) = Polarity::from_p_up(p_up);
         Prediction {
             probabilities,
             polarity,

@@ -6,6 +6,19 @@ use std::collections::BinaryHeap;
 
 use crate::domain::raster::{Mask, Region};
 
+/// The 4-neighbours of pixel index `i` in a `w` x `h` raster.
+pub fn neighbours4(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % w, i / w);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < w).then(|| i + 1),
+        (y > 0).then(|| i - w),
+        (y + 1 < h).then(|| i + w),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Connected components of a mask with 4-connectivity (two chromosomes that
 /// touch only at a corner stay apart). Components come out in raster order of
 /// their first pixel.
@@ -25,13 +38,7 @@ pub fn connected_components(mask: &Mask) -> Vec<Region> {
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             pixels.push((x, y));
-            let neighbours = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in neighbours.into_iter().flatten() {
+            for j in neighbours4(i, w, h) {
                 if mask.data()[j] && !seen[j] {
                     seen[j] = true;
                     stack.push(j);
@@ -135,14 +142,7 @@ pub fn watershed(mask: &Mask, height: &[f64], markers: &[u32]) -> Vec<u32> {
         }
     }
     while let Some((_, _, i)) = heap.pop() {
-        let (x, y) = (i % w, i / w);
-        let neighbours = [
-            (x > 0).then(|| i - 1),
-            (x + 1 < w).then(|| i + 1),
-            (y > 0).then(|| i - w),
-            (y + 1 < h).then(|| i + w),
-        ];
-        for j in neighbours.into_iter().flatten() {
+        for j in neighbours4(i, w, h) {
             if mask.data()[j] && labels[j] == 0 {
                 labels[j] = labels[i];
                 heap.push((key(height[j]), Reverse(order), j));

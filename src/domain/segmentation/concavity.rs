@@ -85,6 +85,21 @@ fn convex_hull(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     lower
 }
 
+/// Share of the points along the segment `pa`-`pb` (ends excluded) that lie
+/// inside the region.
+fn share_inside(region: &Region, pa: (f64, f64), pb: (f64, f64)) -> f64 {
+    let length = (pa.0 - pb.0).hypot(pa.1 - pb.1);
+    let samples = (length.ceil() as usize).max(2);
+    let inside = (1..samples)
+        .filter(|&s| {
+            let t = s as f64 / samples as f64;
+            let p = (pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t);
+            region.contains(p.0.floor() as i64, p.1.floor() as i64)
+        })
+        .count();
+    inside as f64 / (samples - 1) as f64
+}
+
 fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
@@ -127,7 +142,6 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
                 })
         })
         .collect();
-    let inside = |p: (f64, f64)| region.contains(p.0.floor() as i64, p.1.floor() as i64);
     let mut best: Option<Cut> = None;
     for (ai, &a) in notches.iter().enumerate() {
         for &b in &notches[ai + 1..] {
@@ -145,14 +159,7 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
                 continue;
             }
             // The cut must run through the object, not across background.
-            let samples = (length.ceil() as usize).max(2);
-            let inside_share = (1..samples)
-                .filter(|&s| {
-                    let t = s as f64 / samples as f64;
-                    inside((pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t))
-                })
-                .count() as f64
-                / (samples - 1) as f64;
+            let inside_share = share_inside(region, pa, pb);
             if inside_share < 0.7 {
                 continue;
             }
@@ -256,7 +263,6 @@ fn single_notch_cut(
         let after = depths[(i + reach) % n];
         depths[i] - before.max(after)
     };
-    let inside = |p: (f64, f64)| region.contains(p.0.floor() as i64, p.1.floor() as i64);
     let mut best: Option<Cut> = None;
     for &a in notches {
         if depths[a] < params.single_notch_depth * w
@@ -274,14 +280,7 @@ fn single_notch_cut(
             if length > params.single_notch_length * w {
                 continue;
             }
-            let samples = (length.ceil() as usize).max(2);
-            let inside_share = (1..samples)
-                .filter(|&s| {
-                    let t = s as f64 / samples as f64;
-                    inside((pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t))
-                })
-                .count() as f64
-                / (samples - 1) as f64;
+            let inside_share = share_inside(region, pa, pb);
             if inside_share < 0.9 {
                 continue;
             }

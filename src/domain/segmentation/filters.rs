@@ -4,6 +4,8 @@
 
 use crate::domain::raster::{GrayImage, Mask};
 
+use super::components::neighbours4;
+
 /// Estimates the slowly varying background of a density image (chromosomes
 /// high) and subtracts it.
 ///
@@ -232,13 +234,7 @@ pub fn fill_holes(mask: &Mask, max_hole: usize) -> Mask {
             if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
                 reaches_border = true;
             }
-            let neighbours = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in neighbours.into_iter().flatten() {
+            for j in neighbours4(i, w, h) {
                 if !mask.data()[j] && !seen[j] {
                     seen[j] = true;
                     stack.push(j);
