@@ -18,3 +18,4 @@ pub mod infer;
 pub mod karyogram_png;
 pub mod pipeline;
 pub mod report;
+pub mod store;
