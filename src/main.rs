@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use karyostation::domain::case::NewCase;
+use karyostation::domain::case::{EditRequest, NewCase};
+use karyostation::domain::ids::MetaphaseId;
+use karyostation::domain::karyogram::edit::Edit;
 use karyostation::domain::modality::ModalityChoice;
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::review::SignOffRules;
@@ -181,6 +183,42 @@ enum CaseCommand {
         #[arg(long)]
         two_person: bool,
     },
+    /// Apply one correction, given as JSON (see `Edit` in the library docs), e.g.
+    /// '{"kind":"accept","object":3,"accepted":true}'; stored at once.
+    Edit {
+        accession: String,
+        edit: String,
+        /// The metaphase (cell) edited; none for the case karyotype.
+        #[arg(long)]
+        metaphase: Option<i64>,
+        /// The case revision the edit was made on (default: the current one).
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo the latest correction of a cell (or of the case karyotype).
+    Undo {
+        accession: String,
+        #[arg(long)]
+        metaphase: Option<i64>,
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Redo the latest undone correction.
+    Redo {
+        accession: String,
+        #[arg(long)]
+        metaphase: Option<i64>,
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Start an amendment of a signed case: a new version; the signed one stays intact.
     Amend {
         accession: String,
@@ -345,6 +383,11 @@ fn default_user(user: Option<String>) -> String {
 }
 
 fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
+    let command_kind = match &command {
+        CaseCommand::Undo { .. } => "undo",
+        CaseCommand::Redo { .. } => "redo",
+        _ => "",
+    };
     match command {
         CaseCommand::New {
             accession,
@@ -501,6 +544,60 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
             say(&format!(
                 "signed case {} version {} as {user}",
                 s.accession, s.version
+            ));
+            Ok(0)
+        }
+        CaseCommand::Edit {
+            accession,
+            edit,
+            metaphase,
+            revision,
+            user,
+            reason,
+        } => {
+            let edit: Edit = serde_json::from_str(&edit).context("reading the edit JSON")?;
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let case = repo.case_detail(&accession)?.summary;
+            let out = repo.apply_edit(&EditRequest {
+                case: case.id,
+                metaphase: metaphase.map(MetaphaseId),
+                base_revision: revision.unwrap_or(case.revision),
+                user: default_user(user),
+                reason,
+                edit,
+            })?;
+            say(&format!(
+                "stored edit {} on case {accession}, now revision {}",
+                out.edit, out.revision
+            ));
+            Ok(0)
+        }
+        CaseCommand::Undo {
+            accession,
+            metaphase,
+            revision,
+            user,
+        }
+        | CaseCommand::Redo {
+            accession,
+            metaphase,
+            revision,
+            user,
+        } => {
+            let undo = matches!(command_kind, "undo");
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let case = repo.case_detail(&accession)?.summary;
+            let base = revision.unwrap_or(case.revision);
+            let metaphase = metaphase.map(MetaphaseId);
+            let user = default_user(user);
+            let out = if undo {
+                repo.undo(case.id, metaphase, base, &user)?
+            } else {
+                repo.redo(case.id, metaphase, base, &user)?
+            };
+            say(&format!(
+                "stored {command_kind} as edit {} on case {accession}, now revision {}",
+                out.edit, out.revision
             ));
             Ok(0)
         }

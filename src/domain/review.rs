@@ -180,6 +180,31 @@ pub fn unmet_rules(rules: &SignOffRules, facts: &SignOffFacts) -> Vec<UnmetRule>
     out
 }
 
+/// The unmet rules in a few lines: entropy flags grouped per metaphase.
+pub fn describe_unmet(unmet: &[UnmetRule]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut open: std::collections::BTreeMap<MetaphaseId, Vec<ObjectId>> =
+        std::collections::BTreeMap::new();
+    for rule in unmet {
+        match rule {
+            UnmetRule::UnresolvedEntropy { metaphase, object } => {
+                open.entry(*metaphase).or_default().push(*object);
+            }
+            other => parts.push(other.to_string()),
+        }
+    }
+    for (metaphase, objects) in open {
+        let list: Vec<String> = objects.iter().take(8).map(ToString::to_string).collect();
+        let more = if objects.len() > 8 { ", ..." } else { "" };
+        parts.push(format!(
+            "metaphase {metaphase}: {} entropy-flagged objects neither corrected, rejected nor accepted ({}{more})",
+            objects.len(),
+            list.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
 /// Lower-case hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

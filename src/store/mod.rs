@@ -83,7 +83,7 @@ pub enum StoreError {
         version: u32,
         status: CaseStatus,
     },
-    #[error("case {accession} cannot be signed: {}", .unmet.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("case {accession} cannot be signed: {}", crate::domain::review::describe_unmet(.unmet))]
     Rules {
         accession: String,
         unmet: Vec<UnmetRule>,
