@@ -401,6 +401,42 @@ fn missing_corrupt_foreign_newer_and_locked_databases_are_reported_untouched() {
 }
 
 #[test]
+fn a_write_protected_database_can_be_read_but_not_changed() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = db(tmp.path());
+    let mut repo = open(&path);
+    new_case(&mut repo, "ACC-6");
+    drop(repo);
+    let mut perms = std::fs::metadata(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&path, perms.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let before = std::fs::read(&path).unwrap_or_default();
+    let result = SqliteCaseRepo::open(&path, OpenMode::Existing);
+    match result {
+        Ok(mut repo) => {
+            assert_eq!(repo.list_cases(None).map(|l| l.len()).ok(), Some(1));
+            let err = repo
+                .create_case(
+                    &NewCase {
+                        accession: "ACC-7".into(),
+                        ..NewCase::default()
+                    },
+                    "ann",
+                )
+                .err();
+            assert!(matches!(err, Some(StoreError::ReadOnly(_))), "{err:?}");
+        }
+        Err(e) => assert!(matches!(e, StoreError::ReadOnly(_)), "{e:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap_or_default(), before);
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
 fn a_first_schema_database_is_backed_up_and_migrated() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/store/cases-v1.sqlite");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

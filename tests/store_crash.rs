@@ -119,9 +119,15 @@ fn crash_safety_under_sigkill() {
                 }
             })
         };
-        // Random moment: mostly while edits stream, sometimes during start-up.
-        let wait_ms = 2 + rng.next_u64() % 40;
-        std::thread::sleep(Duration::from_millis(wait_ms));
+        // Random moment: four kills in five while edits stream (after the
+        // first reported commit), the others at any moment of start-up.
+        if !rng.next_u64().is_multiple_of(5) {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while last.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 20_000));
         child.kill().unwrap_or_else(|e| panic!("SIGKILL: {e}")); // SIGKILL on Unix
         let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
         let _ = reader.join();
@@ -181,7 +187,7 @@ fn crash_safety_under_sigkill() {
         started.elapsed().as_secs_f64()
     );
     assert!(
-        interrupted >= kills / 4,
+        interrupted >= kills / 2,
         "too few kills landed while edits were streaming ({interrupted} of {kills})"
     );
 }

@@ -217,9 +217,18 @@ impl SqliteCaseRepo {
                 source,
             })?;
         }
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if mode == OpenMode::Create {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        // A write-protected file is opened read-only: reading works, every
+        // write is refused with `StoreError::ReadOnly`.
+        let write_protected =
+            exists && std::fs::metadata(path).is_ok_and(|m| m.permissions().readonly());
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if write_protected {
+            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+        } else {
+            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if mode == OpenMode::Create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
         }
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| map_sql(path, StoreError::Sqlite(e)))?;
