@@ -337,6 +337,36 @@ fn tampering_with_a_signed_case_or_the_audit_trail_is_detected() {
         "{:?}",
         report.problems
     );
+
+    // Cutting off the newest events and the sign-off record is noticed too.
+    let cut = tmp.path().join("cut.sqlite");
+    open(&path)
+        .backup_to(&cut)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let conn = rusqlite::Connection::open(&cut).unwrap_or_else(|e| panic!("{e}"));
+    conn.execute_batch(
+        "DELETE FROM audit WHERE seq >= (SELECT min(seq) FROM audit WHERE kind = 'edit');
+         DELETE FROM signoffs;",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(conn);
+    let report = open(&cut).verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("has no audit event")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("sign-off record is gone")),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]

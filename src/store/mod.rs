@@ -1509,6 +1509,39 @@ impl CaseRepo for SqliteCaseRepo {
                     ));
                 }
             }
+            // Rows whose audit event is gone (e.g. the newest events deleted).
+            let mut st = self.conn.prepare(
+                "SELECT e.id FROM edits e WHERE NOT EXISTS (SELECT 1 FROM audit a
+                    WHERE a.kind = 'edit' AND json_extract(a.payload, '$.edit') = e.id)
+                 ORDER BY e.id",
+            )?;
+            for id in st.query_map([], |r| r.get::<_, i64>(0))? {
+                report
+                    .problems
+                    .push(format!("edit {} has no audit event", id?));
+            }
+            let mut st = self.conn.prepare(
+                "SELECT accession, version FROM cases c WHERE NOT EXISTS (SELECT 1 FROM audit a
+                    WHERE a.case_id = c.id AND a.kind IN ('case_created', 'amended'))
+                 ORDER BY accession, version",
+            )?;
+            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))? {
+                let (accession, version) = row?;
+                report.problems.push(format!(
+                    "case {accession} version {version} has no creation event in the audit trail"
+                ));
+            }
+            let mut st = self.conn.prepare(
+                "SELECT accession, version FROM cases c WHERE status IN ('signed', 'amended')
+                    AND NOT EXISTS (SELECT 1 FROM signoffs s WHERE s.case_id = c.id)
+                 ORDER BY accession, version",
+            )?;
+            for row in st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))? {
+                let (accession, version) = row?;
+                report.problems.push(format!(
+                    "case {accession} version {version} is marked signed but its sign-off record is gone"
+                ));
+            }
             Ok(report)
         })();
         self.wrap(r)
