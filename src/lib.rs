@@ -5,6 +5,7 @@
 //!   karyogram arrangement and ISCN. No I/O, no clock, no GUI/ML/DB crates.
 //! - `imageio` decodes image files into domain rasters and encodes PNGs.
 //! - `pipeline` runs the stages on a file, times them and writes the outputs.
+//! - `store` keeps cases on SQLite behind the domain's `CaseRepo` port.
 //! - `main.rs` is a thin command-line front end over the library.
 //!
 //! Dependency rule: `domain` depends on nothing else in the crate; the other
@@ -18,3 +19,4 @@ pub mod infer;
 pub mod karyogram_png;
 pub mod pipeline;
 pub mod report;
+pub mod store;

@@ -5,9 +5,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use karyostation::domain::case::{EditRequest, NewCase};
+use karyostation::domain::ids::MetaphaseId;
+use karyostation::domain::karyogram::edit::Edit;
 use karyostation::domain::modality::ModalityChoice;
+use karyostation::domain::ports::CaseRepo;
+use karyostation::domain::review::SignOffRules;
 use karyostation::imageio::LoadLimits;
 use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier};
+use karyostation::store::{OpenMode, SqliteCaseRepo, default_db_path};
 
 #[derive(Parser)]
 #[command(
@@ -16,6 +22,9 @@ use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier};
     about = "Cytogenetics review workstation: metaphase analysis, karyograms and ISCN karyotypes"
 )]
 struct Cli {
+    /// Case database file (default: $KARYOSTATION_DB, else cases.sqlite in the user data directory).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -99,6 +108,133 @@ enum Command {
         #[arg(long, default_value = "builtin", global = true)]
         classifier: ModelChoice,
     },
+    /// Cases in the case database.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// The case database itself.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaseCommand {
+    /// Create a case.
+    New {
+        #[arg(long)]
+        accession: String,
+        #[arg(long)]
+        patient_name: Option<String>,
+        #[arg(long)]
+        patient_id: Option<String>,
+        /// Specimen type (peripheral blood, bone marrow, amniotic fluid, ...).
+        #[arg(long)]
+        specimen: Option<String>,
+        #[arg(long)]
+        indication: Option<String>,
+        /// Band level (400, 550, 850).
+        #[arg(long)]
+        band_level: Option<u32>,
+        /// Who creates the case (default: $USER).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Analyse metaphase images and store them, with their analysis, in a case.
+    Import {
+        accession: String,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Who imports (default: $USER).
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        options: AnalysisOptions,
+    },
+    /// List cases (latest version of each).
+    List {
+        /// Only cases whose accession, patient name or patient id contains this.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a case, its metaphases, sign-off and versions.
+    Show {
+        accession: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a case after checking the sign-off rules.
+    Sign {
+        accession: String,
+        #[arg(long)]
+        user: String,
+        /// Recorded reason; lets the signer go below the minimum cell counts.
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        min_counted: usize,
+        #[arg(long, default_value_t = 5)]
+        min_analysed: usize,
+        /// Two-person rule: the signer may not be the analyst.
+        #[arg(long)]
+        two_person: bool,
+    },
+    /// Apply one correction, given as JSON (see `Edit` in the library docs), e.g.
+    /// '{"kind":"accept","object":3,"accepted":true}'; stored at once.
+    Edit {
+        accession: String,
+        edit: String,
+        /// The metaphase (cell) edited; none for the case karyotype.
+        #[arg(long)]
+        metaphase: Option<i64>,
+        /// The case revision the edit was made on (default: the current one).
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Undo the latest correction of a cell (or of the case karyotype).
+    Undo {
+        accession: String,
+        #[arg(long)]
+        metaphase: Option<i64>,
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Redo the latest undone correction.
+    Redo {
+        accession: String,
+        #[arg(long)]
+        metaphase: Option<i64>,
+        #[arg(long)]
+        revision: Option<u64>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Start an amendment of a signed case: a new version; the signed one stays intact.
+    Amend {
+        accession: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Check the audit hash chain and every signed case; exit status 1 on any problem.
+    Verify,
+    /// Copy the database (online backup) to a new file.
+    Backup { out: PathBuf },
 }
 
 #[derive(Subcommand, Clone)]
@@ -229,8 +365,291 @@ fn run_synth(
     Ok(0)
 }
 
+fn db_path(db: Option<PathBuf>) -> Result<PathBuf> {
+    db.or_else(default_db_path).context(
+        "no case database location: give --db PATH or set KARYOSTATION_DB (no user data directory found)",
+    )
+}
+
+fn open_db(db: Option<PathBuf>, mode: OpenMode) -> Result<SqliteCaseRepo> {
+    let path = db_path(db)?;
+    Ok(SqliteCaseRepo::open(&path, mode)?)
+}
+
+fn default_user(user: Option<String>) -> String {
+    user.or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
+    let command_kind = match &command {
+        CaseCommand::Undo { .. } => "undo",
+        CaseCommand::Redo { .. } => "redo",
+        _ => "",
+    };
+    match command {
+        CaseCommand::New {
+            accession,
+            patient_name,
+            patient_id,
+            specimen,
+            indication,
+            band_level,
+            user,
+        } => {
+            let mut repo = open_db(db, OpenMode::Create)?;
+            let case = repo.create_case(
+                &NewCase {
+                    accession,
+                    patient_name,
+                    patient_id,
+                    specimen,
+                    indication,
+                    band_level,
+                },
+                &default_user(user),
+            )?;
+            say(&format!(
+                "created case {} (version {}, {}) in {}",
+                case.accession,
+                case.version,
+                case.status,
+                repo.path().display()
+            ));
+            Ok(0)
+        }
+        CaseCommand::Import {
+            accession,
+            images,
+            user,
+            options,
+        } => {
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            // Fail early (before any analysis) when the case is missing or signed.
+            let detail = repo.case_detail(&accession)?;
+            if detail.summary.status.is_read_only() {
+                anyhow::bail!(
+                    "case {accession} is {}; `case amend` starts a new version",
+                    detail.summary.status
+                );
+            }
+            let p = pipeline(&options)?;
+            let user = default_user(user);
+            Ok(for_each_input(&images, |path| {
+                let metaphase = p.analyze_for_case(path, options.modality)?;
+                let id = repo.add_metaphase(&accession, &metaphase, &user)?;
+                say(&format!(
+                    "{}\tmetaphase {id}\t{}\t{} objects",
+                    path.display(),
+                    metaphase.cell.karyotype,
+                    metaphase.cell.objects.len()
+                ));
+                Ok(())
+            }))
+        }
+        CaseCommand::List { search, json } => {
+            let repo = open_db(db, OpenMode::Existing)?;
+            let cases = repo.list_cases(search.as_deref())?;
+            if json {
+                say(&serde_json::to_string_pretty(&cases).context("serialising the list")?);
+            } else {
+                for c in cases {
+                    say(&format!(
+                        "{}\tv{}\t{}\t{} metaphases\t{}\t{}",
+                        c.accession,
+                        c.version,
+                        c.status,
+                        c.metaphases,
+                        c.patient_name.as_deref().unwrap_or("-"),
+                        if c.karyotype.is_empty() {
+                            "-"
+                        } else {
+                            &c.karyotype
+                        }
+                    ));
+                }
+            }
+            Ok(0)
+        }
+        CaseCommand::Show { accession, json } => {
+            let repo = open_db(db, OpenMode::Existing)?;
+            let d = repo.case_detail(&accession)?;
+            if json {
+                say(&serde_json::to_string_pretty(&d).context("serialising the case")?);
+                return Ok(0);
+            }
+            let s = &d.summary;
+            say(&format!(
+                "case {} version {} ({}), revision {}, {} edits",
+                s.accession, s.version, s.status, s.revision, d.edits
+            ));
+            for (k, v) in [
+                ("patient", s.patient_name.as_deref()),
+                ("patient id", s.patient_id.as_deref()),
+                ("specimen", d.specimen.as_deref()),
+                ("indication", d.indication.as_deref()),
+                ("amendment reason", d.amend_reason.as_deref()),
+            ] {
+                if let Some(v) = v {
+                    say(&format!("  {k}: {v}"));
+                }
+            }
+            for m in &d.metaphases {
+                say(&format!(
+                    "  metaphase {}\t{}\t{}\t{} objects, {} rejected, {} entropy-flagged open\t{}",
+                    m.id,
+                    m.source_name,
+                    m.karyotype,
+                    m.objects,
+                    m.rejected,
+                    m.unresolved_entropy,
+                    m.image_path
+                ));
+            }
+            if let Some(so) = &d.sign_off {
+                say(&format!(
+                    "  signed by {} at {} (content sha256 {}){}",
+                    so.user,
+                    so.at,
+                    so.content_hash,
+                    so.reason
+                        .as_deref()
+                        .map(|r| format!(", reason: {r}"))
+                        .unwrap_or_default()
+                ));
+            }
+            if d.versions.len() > 1 {
+                for v in &d.versions {
+                    say(&format!("  version {}: {}", v.version, v.status));
+                }
+            }
+            Ok(0)
+        }
+        CaseCommand::Sign {
+            accession,
+            user,
+            reason,
+            min_counted,
+            min_analysed,
+            two_person,
+        } => {
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let rules = SignOffRules {
+                min_counted,
+                min_analysed,
+                two_person,
+            };
+            let s = repo.sign(&accession, &user, reason.as_deref(), &rules)?;
+            say(&format!(
+                "signed case {} version {} as {user}",
+                s.accession, s.version
+            ));
+            Ok(0)
+        }
+        CaseCommand::Edit {
+            accession,
+            edit,
+            metaphase,
+            revision,
+            user,
+            reason,
+        } => {
+            let edit: Edit = serde_json::from_str(&edit).context("reading the edit JSON")?;
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let case = repo.case_detail(&accession)?.summary;
+            let out = repo.apply_edit(&EditRequest {
+                case: case.id,
+                metaphase: metaphase.map(MetaphaseId),
+                base_revision: revision.unwrap_or(case.revision),
+                user: default_user(user),
+                reason,
+                edit,
+            })?;
+            say(&format!(
+                "stored edit {} on case {accession}, now revision {}",
+                out.edit, out.revision
+            ));
+            Ok(0)
+        }
+        CaseCommand::Undo {
+            accession,
+            metaphase,
+            revision,
+            user,
+        }
+        | CaseCommand::Redo {
+            accession,
+            metaphase,
+            revision,
+            user,
+        } => {
+            let undo = matches!(command_kind, "undo");
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let case = repo.case_detail(&accession)?.summary;
+            let base = revision.unwrap_or(case.revision);
+            let metaphase = metaphase.map(MetaphaseId);
+            let user = default_user(user);
+            let out = if undo {
+                repo.undo(case.id, metaphase, base, &user)?
+            } else {
+                repo.redo(case.id, metaphase, base, &user)?
+            };
+            say(&format!(
+                "stored {command_kind} as edit {} on case {accession}, now revision {}",
+                out.edit, out.revision
+            ));
+            Ok(0)
+        }
+        CaseCommand::Amend {
+            accession,
+            user,
+            reason,
+        } => {
+            let mut repo = open_db(db, OpenMode::Existing)?;
+            let s = repo.amend(&accession, &user, &reason)?;
+            say(&format!(
+                "case {} version {} started as an amendment; the signed version stays as it is",
+                s.accession, s.version
+            ));
+            Ok(0)
+        }
+    }
+}
+
+fn run_db(db: Option<PathBuf>, command: DbCommand) -> Result<usize> {
+    let repo = open_db(db, OpenMode::Existing)?;
+    match command {
+        DbCommand::Verify => {
+            let report = repo.verify()?;
+            for p in &report.problems {
+                eprintln!("problem: {p}");
+            }
+            say(&format!(
+                "{}: {} audit events, {} signed case versions, {} problems",
+                repo.path().display(),
+                report.events,
+                report.signed_cases,
+                report.problems.len()
+            ));
+            Ok(report.problems.len())
+        }
+        DbCommand::Backup { out } => {
+            repo.backup_to(&out)?;
+            say(&format!(
+                "backed up {} to {}",
+                repo.path().display(),
+                out.display()
+            ));
+            Ok(0)
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<usize> {
     match cli.command {
+        Some(Command::Case { command }) => run_case(cli.db, command),
+        Some(Command::Db { command }) => run_db(cli.db, command),
         None => run_demo(None),
         Some(Command::Demo { out }) => run_demo(out),
         Some(Command::Synth {

@@ -38,6 +38,11 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Save(#[from] ImageSaveError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -195,6 +200,54 @@ impl Pipeline {
             });
         }
         Ok(predictions)
+    }
+
+    /// Loads and analyses a spread for the case store: the image bytes as
+    /// they are in the file and the analysed cell.
+    ///
+    /// # Errors
+    /// A bad image or a failing stage.
+    pub fn analyze_for_case(
+        &self,
+        path: &Path,
+        modality: ModalityChoice,
+    ) -> Result<crate::domain::case::NewMetaphase, PipelineError> {
+        let loaded = load_gray(path, &self.limits)?;
+        let image = std::fs::read(path).map_err(|source| PipelineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (analysis, _) = self.analyze_gray(path, &loaded.gray, modality)?;
+        let segment_rejects = analysis
+            .rejected
+            .iter()
+            .map(|r| {
+                let pixels = r
+                    .region
+                    .pixels()
+                    .into_iter()
+                    .map(|(x, y)| (x as u32, y as u32))
+                    .collect();
+                (r.reason.describe().to_string(), pixels)
+            })
+            .collect();
+        Ok(crate::domain::case::NewMetaphase {
+            source_name: path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            image,
+            image_ext: path
+                .extension()
+                .map_or_else(|| "img".to_string(), |e| e.to_string_lossy().into_owned()),
+            width: analysis.width as u32,
+            height: analysis.height as u32,
+            modality: analysis.modality.to_string(),
+            stage: None,
+            quality: None,
+            cell: crate::domain::karyogram::edit::CellState::from_analysis(&analysis),
+            segment_rejects,
+        })
     }
 
     /// Loads, analyses and writes the three output files into `out_dir`.

@@ -21,7 +21,7 @@ fn sorted_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "md"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e != "md" && e != "onnx"))
         .collect();
     files.sort();
     files

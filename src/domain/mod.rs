@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod bands;
+pub mod case;
 pub mod chromosome;
 pub mod classify;
 pub mod geometry;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod modality;
 pub mod ports;
 pub mod raster;
+pub mod review;
 pub mod rng;
 pub mod segmentation;
 pub mod synth;

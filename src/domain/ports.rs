@@ -116,3 +116,121 @@ impl ChromosomeClassifier for BuiltinClassifier {
         Ok(self.classify_batch(batch, context))
     }
 }
+
+/// The case store: cases, their cells, every correction, sign-off and the
+/// audit trail. Implemented on SQLite by `store::SqliteCaseRepo`; used by the
+/// CLI and the GUI. Every mutating call is one transaction: when it returns
+/// `Ok` the change is durable, when it returns `Err` nothing changed.
+pub trait CaseRepo {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Creates a case (version 1, draft).
+    ///
+    /// # Errors
+    /// When the accession exists or the store fails.
+    fn create_case(
+        &mut self,
+        case: &super::case::NewCase,
+        user: &str,
+    ) -> Result<super::case::CaseSummary, Self::Error>;
+
+    /// The latest version of every case whose accession, patient name or
+    /// patient id contains `search` (all cases with `None`), by accession.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn list_cases(
+        &self,
+        search: Option<&str>,
+    ) -> Result<Vec<super::case::CaseSummary>, Self::Error>;
+
+    /// The latest version of a case, with its metaphases and versions.
+    ///
+    /// # Errors
+    /// When there is no such case or the store fails.
+    fn case_detail(&self, accession: &str) -> Result<super::case::CaseDetail, Self::Error>;
+
+    /// Stores an analysed metaphase in the latest version of a case.
+    ///
+    /// # Errors
+    /// When the case is signed, missing, or the store fails.
+    fn add_metaphase(
+        &mut self,
+        accession: &str,
+        metaphase: &super::case::NewMetaphase,
+        user: &str,
+    ) -> Result<super::ids::MetaphaseId, Self::Error>;
+
+    /// The current state of one cell.
+    ///
+    /// # Errors
+    /// When there is no such metaphase or the store fails.
+    fn cell(
+        &self,
+        metaphase: super::ids::MetaphaseId,
+    ) -> Result<super::karyogram::edit::CellState, Self::Error>;
+
+    /// Applies and stores one correction.
+    ///
+    /// # Errors
+    /// When the case is read-only, the request is based on an old revision
+    /// (stale), the edit does not fit, or the store fails.
+    fn apply_edit(
+        &mut self,
+        request: &super::case::EditRequest,
+    ) -> Result<super::case::EditOutcome, Self::Error>;
+
+    /// Undoes the latest effective edit of a cell (or of the case karyotype).
+    ///
+    /// # Errors
+    /// As `apply_edit`, or when there is nothing to undo.
+    fn undo(
+        &mut self,
+        case: super::ids::CaseId,
+        metaphase: Option<super::ids::MetaphaseId>,
+        base_revision: u64,
+        user: &str,
+    ) -> Result<super::case::EditOutcome, Self::Error>;
+
+    /// Redoes the latest undone edit.
+    ///
+    /// # Errors
+    /// As `apply_edit`, or when there is nothing to redo.
+    fn redo(
+        &mut self,
+        case: super::ids::CaseId,
+        metaphase: Option<super::ids::MetaphaseId>,
+        base_revision: u64,
+        user: &str,
+    ) -> Result<super::case::EditOutcome, Self::Error>;
+
+    /// Signs the latest version after checking the rules.
+    ///
+    /// # Errors
+    /// When a rule is not met, the case is already signed, or the store fails.
+    fn sign(
+        &mut self,
+        accession: &str,
+        user: &str,
+        reason: Option<&str>,
+        rules: &super::review::SignOffRules,
+    ) -> Result<super::case::CaseSummary, Self::Error>;
+
+    /// Starts an amendment: a new version copied from the signed one, which
+    /// stays intact and visible.
+    ///
+    /// # Errors
+    /// When the latest version is not signed or the store fails.
+    fn amend(
+        &mut self,
+        accession: &str,
+        user: &str,
+        reason: &str,
+    ) -> Result<super::case::CaseSummary, Self::Error>;
+
+    /// Checks the audit chain and every signed case's content hash.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn verify(&self) -> Result<super::case::VerifyReport, Self::Error>;
+}

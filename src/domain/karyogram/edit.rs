@@ -1,0 +1,653 @@
+//! Corrections to one cell, as data: every edit a technologist makes is an
+//! [`Edit`] applied to a small [`CellState`], and every edit has an exact
+//! inverse. The case store records them (one transaction each); undo and redo
+//! are edits too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::analysis::{MetaphaseAnalysis, ObjectFlag};
+use crate::domain::chromosome::{ChromosomeClass, Polarity};
+use crate::domain::ids::{EditId, ObjectId};
+use crate::domain::ports::ModelInfo;
+use crate::domain::rng::Rng;
+
+/// Which segmenter and classifier produced an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Producer {
+    pub segmenter: ModelInfo,
+    pub classifier: ModelInfo,
+}
+
+/// One chromosome object of a cell as the reviewer sees and edits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellObject {
+    pub id: ObjectId,
+    /// The class it is placed in now (`None`: unassigned).
+    pub class: Option<ChromosomeClass>,
+    /// The class the classifier proposed.
+    pub proposed: Option<ChromosomeClass>,
+    /// Position within its class (0 = first homologue, 1 = second, 2.. surplus).
+    pub slot: u32,
+    pub polarity: Polarity,
+    /// Extra rotation in the karyogram, degrees in 0..360.
+    pub rotation_deg: i32,
+    /// Image pixels `(x, y)`.
+    pub pixels: BTreeSet<(u32, u32)>,
+    /// Set aside by the reviewer, with the reason.
+    pub rejected: Option<String>,
+    /// A flagged object the reviewer explicitly accepted as it is.
+    pub accepted: bool,
+    pub flags: Vec<ObjectFlag>,
+    /// Class probabilities, indexed by class.
+    pub probabilities: Vec<f64>,
+    /// Outline in image coordinates as segmented.
+    pub polygon: Vec<(f64, f64)>,
+    pub producer: Producer,
+}
+
+impl CellObject {
+    /// True when the object needs a decision before sign-off: it is flagged
+    /// for class entropy, not rejected, not accepted and not reclassified.
+    pub fn entropy_unresolved(&self) -> bool {
+        self.flags.contains(&ObjectFlag::HighEntropy)
+            && self.rejected.is_none()
+            && !self.accepted
+            && self.class == self.proposed
+    }
+}
+
+/// The editable state of one cell (or, with no objects, of a case-level
+/// karyotype).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CellState {
+    pub objects: BTreeMap<ObjectId, CellObject>,
+    pub karyotype: String,
+}
+
+impl CellState {
+    /// The state of a freshly analysed cell.
+    pub fn from_analysis(analysis: &MetaphaseAnalysis) -> Self {
+        let producer = Producer {
+            segmenter: analysis.segmenter.clone(),
+            classifier: analysis.classifier.clone(),
+        };
+        let mut slots: BTreeMap<ChromosomeClass, u32> = BTreeMap::new();
+        let mut slot_of = BTreeMap::new();
+        for (class, members) in analysis.arrangement() {
+            for id in members {
+                let s = slots.entry(class).or_insert(0);
+                slot_of.insert(id, *s);
+                *s += 1;
+            }
+        }
+        let objects = analysis
+            .objects
+            .iter()
+            .map(|o| {
+                let pixels = o
+                    .region
+                    .pixels()
+                    .into_iter()
+                    .map(|(x, y)| (x as u32, y as u32))
+                    .collect();
+                let object = CellObject {
+                    id: o.id,
+                    class: o.class(),
+                    proposed: o.class(),
+                    slot: slot_of.get(&o.id).copied().unwrap_or(0),
+                    polarity: o.prediction.polarity,
+                    rotation_deg: 0,
+                    pixels,
+                    rejected: None,
+                    accepted: false,
+                    flags: o.flags.clone(),
+                    probabilities: o.prediction.probabilities.to_vec(),
+                    polygon: o.geometry.outline.clone(),
+                    producer: producer.clone(),
+                };
+                (o.id, object)
+            })
+            .collect();
+        Self {
+            objects,
+            karyotype: analysis.karyotype.to_iscn(),
+        }
+    }
+
+    /// Objects not rejected.
+    pub fn active(&self) -> impl Iterator<Item = &CellObject> {
+        self.objects.values().filter(|o| o.rejected.is_none())
+    }
+
+    /// The next unused object id.
+    pub fn next_object_id(&self) -> ObjectId {
+        ObjectId(self.objects.keys().next_back().map_or(0, |k| k.0 + 1))
+    }
+
+    fn object_mut(&mut self, id: ObjectId) -> Result<&mut CellObject, EditError> {
+        self.objects.get_mut(&id).ok_or(EditError::NoSuchObject(id))
+    }
+}
+
+/// One correction. Each has an exact inverse ([`Edit::invert`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Edit {
+    /// Place an object in another class (`None`: unassigned).
+    Reclassify {
+        object: ObjectId,
+        from: Option<ChromosomeClass>,
+        to: Option<ChromosomeClass>,
+    },
+    /// Move an object to another position within its class.
+    Move {
+        object: ObjectId,
+        from: u32,
+        to: u32,
+    },
+    /// Turn the object end over end (p arm up <-> down).
+    Flip { object: ObjectId },
+    /// Rotate the object in the karyogram.
+    Rotate { object: ObjectId, degrees: i32 },
+    /// Cut pixels out of `object` into a new object.
+    Split { object: ObjectId, new: CellObject },
+    /// Merge `absorbed` (kept whole here, so that the merge can be undone)
+    /// into `into`.
+    Merge {
+        into: ObjectId,
+        absorbed: CellObject,
+    },
+    /// A mask stroke: the pixels it added and removed (a sparse diff).
+    MaskStroke {
+        object: ObjectId,
+        added: Vec<(u32, u32)>,
+        removed: Vec<(u32, u32)>,
+    },
+    /// Set an object aside.
+    Reject { object: ObjectId, reason: String },
+    /// Bring a rejected object back; `reason` is the one it was rejected with.
+    Restore { object: ObjectId, reason: String },
+    /// Accept (or withdraw acceptance of) a flagged object as it is.
+    Accept { object: ObjectId, accepted: bool },
+    /// Replace the karyotype text.
+    KaryotypeText { before: String, after: String },
+    /// Undo of edit `edit`: applies `inverse`.
+    Undo { edit: EditId, inverse: Box<Edit> },
+    /// Redo of edit `edit` (after its undo): applies `edit_again`.
+    Redo { edit: EditId, edit_again: Box<Edit> },
+}
+
+/// An edit that does not fit the state it is applied to; the state is left
+/// unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EditError {
+    #[error("object {0} does not exist")]
+    NoSuchObject(ObjectId),
+    #[error("object {0} already exists")]
+    ObjectExists(ObjectId),
+    #[error("the edit is based on a different state of object {0}")]
+    Mismatch(ObjectId),
+    #[error("the karyotype text has changed since the edit was made")]
+    KaryotypeMismatch,
+    #[error("the mask edit of object {0} does not fit its pixels")]
+    Pixels(ObjectId),
+}
+
+impl Edit {
+    /// Short name of the kind of edit.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Reclassify { .. } => "reclassify",
+            Self::Move { .. } => "move",
+            Self::Flip { .. } => "flip",
+            Self::Rotate { .. } => "rotate",
+            Self::Split { .. } => "split",
+            Self::Merge { .. } => "merge",
+            Self::MaskStroke { .. } => "mask_stroke",
+            Self::Reject { .. } => "reject",
+            Self::Restore { .. } => "restore",
+            Self::Accept { .. } => "accept",
+            Self::KaryotypeText { .. } => "karyotype_text",
+            Self::Undo { .. } => "undo",
+            Self::Redo { .. } => "redo",
+        }
+    }
+
+    /// The objects whose stored state this edit changes (created, changed
+    /// or removed).
+    pub fn touched(&self) -> Vec<ObjectId> {
+        match self {
+            Self::Reclassify { object, .. }
+            | Self::Move { object, .. }
+            | Self::Flip { object }
+            | Self::Rotate { object, .. }
+            | Self::MaskStroke { object, .. }
+            | Self::Reject { object, .. }
+            | Self::Restore { object, .. }
+            | Self::Accept { object, .. } => vec![*object],
+            Self::Split { object, new } => vec![*object, new.id],
+            Self::Merge { into, absorbed } => vec![*into, absorbed.id],
+            Self::KaryotypeText { .. } => Vec::new(),
+            Self::Undo { inverse: e, .. } | Self::Redo { edit_again: e, .. } => e.touched(),
+        }
+    }
+
+    /// The edit that undoes this one.
+    pub fn invert(&self) -> Edit {
+        match self.clone() {
+            Self::Reclassify { object, from, to } => Self::Reclassify {
+                object,
+                from: to,
+                to: from,
+            },
+            Self::Move { object, from, to } => Self::Move {
+                object,
+                from: to,
+                to: from,
+            },
+            Self::Flip { object } => Self::Flip { object },
+            Self::Rotate { object, degrees } => Self::Rotate {
+                object,
+                degrees: -degrees,
+            },
+            Self::Split { object, new } => Self::Merge {
+                into: object,
+                absorbed: new,
+            },
+            Self::Merge { into, absorbed } => Self::Split {
+                object: into,
+                new: absorbed,
+            },
+            Self::MaskStroke {
+                object,
+                added,
+                removed,
+            } => Self::MaskStroke {
+                object,
+                added: removed,
+                removed: added,
+            },
+            Self::Reject { object, reason } => Self::Restore { object, reason },
+            Self::Restore { object, reason } => Self::Reject { object, reason },
+            Self::Accept { object, accepted } => Self::Accept {
+                object,
+                accepted: !accepted,
+            },
+            Self::KaryotypeText { before, after } => Self::KaryotypeText {
+                before: after,
+                after: before,
+            },
+            Self::Undo { edit, inverse } => Self::Redo {
+                edit,
+                edit_again: Box::new(inverse.invert()),
+            },
+            Self::Redo { edit, edit_again } => Self::Undo {
+                edit,
+                inverse: Box::new(edit_again.invert()),
+            },
+        }
+    }
+
+    /// Applies the edit. On error the state is unchanged.
+    ///
+    /// # Errors
+    /// When the edit was made on a different state (stale or invalid).
+    pub fn apply(&self, state: &mut CellState) -> Result<(), EditError> {
+        match self {
+            Self::Reclassify { object, from, to } => {
+                let o = state.object_mut(*object)?;
+                if o.class != *from {
+                    return Err(EditError::Mismatch(*object));
+                }
+                o.class = *to;
+            }
+            Self::Move { object, from, to } => {
+                let o = state.object_mut(*object)?;
+                if o.slot != *from {
+                    return Err(EditError::Mismatch(*object));
+                }
+                o.slot = *to;
+            }
+            Self::Flip { object } => {
+                let o = state.object_mut(*object)?;
+                o.polarity = o.polarity.flipped();
+            }
+            Self::Rotate { object, degrees } => {
+                let o = state.object_mut(*object)?;
+                o.rotation_deg = (o.rotation_deg + degrees).rem_euclid(360);
+            }
+            Self::Split { object, new } => {
+                if state.objects.contains_key(&new.id) {
+                    return Err(EditError::ObjectExists(new.id));
+                }
+                let o = state.object_mut(*object)?;
+                if !new.pixels.is_subset(&o.pixels) {
+                    return Err(EditError::Pixels(*object));
+                }
+                o.pixels = o.pixels.difference(&new.pixels).copied().collect();
+                state.objects.insert(new.id, new.clone());
+            }
+            Self::Merge { into, absorbed } => {
+                if state.objects.get(&absorbed.id) != Some(absorbed) || *into == absorbed.id {
+                    return Err(EditError::Mismatch(absorbed.id));
+                }
+                let o = state.object_mut(*into)?;
+                if !o.pixels.is_disjoint(&absorbed.pixels) {
+                    return Err(EditError::Pixels(*into));
+                }
+                o.pixels.extend(absorbed.pixels.iter().copied());
+                state.objects.remove(&absorbed.id);
+            }
+            Self::MaskStroke {
+                object,
+                added,
+                removed,
+            } => {
+                let o = state.object_mut(*object)?;
+                let added_set: BTreeSet<_> = added.iter().copied().collect();
+                let removed_set: BTreeSet<_> = removed.iter().copied().collect();
+                let fits = added_set.len() == added.len()
+                    && removed_set.len() == removed.len()
+                    && added_set.is_disjoint(&o.pixels)
+                    && removed_set.is_subset(&o.pixels);
+                if !fits {
+                    return Err(EditError::Pixels(*object));
+                }
+                for p in removed {
+                    o.pixels.remove(p);
+                }
+                o.pixels.extend(added_set);
+            }
+            Self::Reject { object, reason } => {
+                let o = state.object_mut(*object)?;
+                if o.rejected.is_some() {
+                    return Err(EditError::Mismatch(*object));
+                }
+                o.rejected = Some(reason.clone());
+            }
+            Self::Restore { object, reason } => {
+                let o = state.object_mut(*object)?;
+                if o.rejected.as_ref() != Some(reason) {
+                    return Err(EditError::Mismatch(*object));
+                }
+                o.rejected = None;
+            }
+            Self::Accept { object, accepted } => {
+                let o = state.object_mut(*object)?;
+                if o.accepted == *accepted {
+                    return Err(EditError::Mismatch(*object));
+                }
+                o.accepted = *accepted;
+            }
+            Self::KaryotypeText { before, after } => {
+                if state.karyotype != *before {
+                    return Err(EditError::KaryotypeMismatch);
+                }
+                state.karyotype = after.clone();
+            }
+            Self::Undo { inverse: e, .. } | Self::Redo { edit_again: e, .. } => e.apply(state)?,
+        }
+        Ok(())
+    }
+
+    /// A random edit that fits `state` (for property and crash tests).
+    pub fn random(rng: &mut Rng, state: &CellState) -> Edit {
+        let ids: Vec<ObjectId> = state.objects.keys().copied().collect();
+        if ids.is_empty() {
+            return Self::KaryotypeText {
+                before: state.karyotype.clone(),
+                after: format!("46,XX[{}]", rng.next_u64() % 100),
+            };
+        }
+        let pick = |rng: &mut Rng| ids[(rng.next_u64() % ids.len() as u64) as usize];
+        let object = pick(rng);
+        let Some(o) = state.objects.get(&object) else {
+            return Self::Flip { object };
+        };
+        match rng.next_u64() % 11 {
+            0 => Self::Reclassify {
+                object,
+                from: o.class,
+                to: ChromosomeClass::from_index((rng.next_u64() % 25) as usize),
+            },
+            1 => Self::Move {
+                object,
+                from: o.slot,
+                to: (rng.next_u64() % 3) as u32,
+            },
+            2 => Self::Flip { object },
+            3 => Self::Rotate {
+                object,
+                degrees: (rng.next_u64() % 720) as i32 - 360,
+            },
+            4 if o.pixels.len() >= 2 => {
+                let mut new = o.clone();
+                new.id = state.next_object_id();
+                new.pixels = o.pixels.iter().copied().take(o.pixels.len() / 2).collect();
+                Self::Split { object, new }
+            }
+            5 if ids.len() >= 2 => {
+                let other = ids.iter().copied().find(|&i| i != object);
+                match other.and_then(|i| state.objects.get(&i)) {
+                    Some(absorbed) if absorbed.pixels.is_disjoint(&o.pixels) => Self::Merge {
+                        into: object,
+                        absorbed: absorbed.clone(),
+                    },
+                    _ => Self::Flip { object },
+                }
+            }
+            6 => {
+                let removed: Vec<(u32, u32)> = o.pixels.iter().copied().take(1).collect();
+                let mut added = Vec::new();
+                for _ in 0..3 {
+                    let p = (
+                        1000 + (rng.next_u64() % 500) as u32,
+                        (rng.next_u64() % 500) as u32,
+                    );
+                    if !o.pixels.contains(&p) && !added.contains(&p) {
+                        added.push(p);
+                    }
+                }
+                Self::MaskStroke {
+                    object,
+                    added,
+                    removed,
+                }
+            }
+            7 => match &o.rejected {
+                Some(reason) => Self::Restore {
+                    object,
+                    reason: reason.clone(),
+                },
+                None => Self::Reject {
+                    object,
+                    reason: "debris".into(),
+                },
+            },
+            8 => Self::Accept {
+                object,
+                accepted: !o.accepted,
+            },
+            9 => Self::KaryotypeText {
+                before: state.karyotype.clone(),
+                after: format!("46,XY,+{}", rng.next_u64() % 22 + 1),
+            },
+            _ => Self::Rotate {
+                object,
+                degrees: 90,
+            },
+        }
+    }
+}
+
+/// Edits with the ids they were stored under, oldest first.
+pub type History = Vec<(EditId, Edit)>;
+
+/// The undo and redo stacks implied by a history of edits (oldest first):
+/// each entry is the original edit's id and the edit as it was made.
+pub fn undo_redo_stacks(history: &[(EditId, Edit)]) -> (History, History) {
+    let mut done: Vec<(EditId, Edit)> = Vec::new();
+    let mut undone: Vec<(EditId, Edit)> = Vec::new();
+    for (id, edit) in history {
+        match edit {
+            Edit::Undo { .. } => {
+                if let Some(top) = done.pop() {
+                    undone.push(top);
+                }
+            }
+            Edit::Redo { .. } => {
+                if let Some(top) = undone.pop() {
+                    done.push(top);
+                }
+            }
+            other => {
+                done.push((*id, other.clone()));
+                undone.clear();
+            }
+        }
+    }
+    (done, undone)
+}
+
+/// The edit that undoes the latest effective edit of `history`.
+pub fn next_undo(history: &[(EditId, Edit)]) -> Option<Edit> {
+    let (done, _) = undo_redo_stacks(history);
+    done.last().map(|(id, e)| Edit::Undo {
+        edit: *id,
+        inverse: Box::new(e.invert()),
+    })
+}
+
+/// The edit that redoes the latest undone edit of `history`.
+pub fn next_redo(history: &[(EditId, Edit)]) -> Option<Edit> {
+    let (_, undone) = undo_redo_stacks(history);
+    undone.last().map(|(id, e)| Edit::Redo {
+        edit: *id,
+        edit_again: Box::new(e.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample_state(rng: &mut Rng) -> CellState {
+        let mut state = CellState {
+            karyotype: "46,XX".into(),
+            ..CellState::default()
+        };
+        for i in 0..6u32 {
+            let pixels = (0..(rng.next_u64() % 20 + 1) as u32)
+                .map(|k| (i * 100 + k, k))
+                .collect();
+            state.objects.insert(
+                ObjectId(i),
+                CellObject {
+                    id: ObjectId(i),
+                    class: ChromosomeClass::from_index(i as usize),
+                    proposed: ChromosomeClass::from_index(i as usize),
+                    slot: 0,
+                    polarity: Polarity::PUp,
+                    rotation_deg: 0,
+                    pixels,
+                    rejected: None,
+                    accepted: false,
+                    flags: vec![ObjectFlag::HighEntropy],
+                    probabilities: vec![0.5; 2],
+                    polygon: vec![(0.0, 0.0), (1.0, 1.0)],
+                    producer: Producer {
+                        segmenter: ModelInfo::new("s", "1"),
+                        classifier: ModelInfo::new("c", "1"),
+                    },
+                },
+            );
+        }
+        state
+    }
+
+    #[test]
+    fn invert_after_apply_restores_the_state() {
+        let mut rng = Rng::new(7);
+        for round in 0..300 {
+            let mut state = sample_state(&mut rng);
+            // Walk a random history so the states are varied.
+            for step in 0..20 {
+                let edit = Edit::random(&mut rng, &state);
+                let before = state.clone();
+                edit.apply(&mut state)
+                    .unwrap_or_else(|e| panic!("round {round} step {step}: {edit:?}: {e}"));
+                let mut undone = state.clone();
+                edit.invert()
+                    .apply(&mut undone)
+                    .unwrap_or_else(|e| panic!("invert of {edit:?}: {e}"));
+                assert_eq!(undone, before, "round {round} step {step}: {edit:?}");
+                assert_eq!(edit.invert().invert(), edit);
+                // Undo and redo are edits too.
+                let undo = Edit::Undo {
+                    edit: EditId(step),
+                    inverse: Box::new(edit.invert()),
+                };
+                let mut u = state.clone();
+                undo.apply(&mut u).unwrap_or_else(|e| panic!("undo: {e}"));
+                assert_eq!(u, before);
+                undo.invert()
+                    .apply(&mut u)
+                    .unwrap_or_else(|e| panic!("redo: {e}"));
+                assert_eq!(u, state);
+            }
+        }
+    }
+
+    #[test]
+    fn undo_and_redo_walk_the_history() {
+        let mut rng = Rng::new(3);
+        let start = sample_state(&mut rng);
+        let mut state = start.clone();
+        let mut history = Vec::new();
+        for k in 0..5 {
+            let e = Edit::random(&mut rng, &state);
+            e.apply(&mut state).unwrap_or_else(|err| panic!("{err}"));
+            history.push((EditId(k), e));
+        }
+        let end = state.clone();
+        for k in 5..10 {
+            let undo = next_undo(&history).unwrap_or_else(|| panic!("nothing to undo"));
+            undo.apply(&mut state).unwrap_or_else(|err| panic!("{err}"));
+            history.push((EditId(k), undo));
+        }
+        assert_eq!(state, start);
+        assert!(next_undo(&history).is_none());
+        for k in 10..15 {
+            let redo = next_redo(&history).unwrap_or_else(|| panic!("nothing to redo"));
+            redo.apply(&mut state).unwrap_or_else(|err| panic!("{err}"));
+            history.push((EditId(k), redo));
+        }
+        assert_eq!(state, end);
+        assert!(next_redo(&history).is_none());
+    }
+
+    #[test]
+    fn a_stale_edit_is_refused_and_changes_nothing() {
+        let mut rng = Rng::new(1);
+        let mut state = sample_state(&mut rng);
+        let before = state.clone();
+        let edit = Edit::Reclassify {
+            object: ObjectId(0),
+            from: ChromosomeClass::from_index(5),
+            to: None,
+        };
+        assert_eq!(
+            edit.apply(&mut state),
+            Err(EditError::Mismatch(ObjectId(0)))
+        );
+        assert_eq!(state, before);
+        let missing = Edit::Flip {
+            object: ObjectId(99),
+        };
+        assert!(missing.apply(&mut state).is_err());
+        let serialized = serde_json::to_string(&edit).unwrap_or_default();
+        assert!(serialized.contains("\"kind\":\"reclassify\""));
+    }
+}
