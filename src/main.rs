@@ -85,6 +85,11 @@ enum Command {
         #[arg(long = "abnormality", allow_hyphen_values = true)]
         abnormalities: Vec<String>,
     },
+    /// ISCN karyotypes: validate and explain.
+    Iscn {
+        #[command(subcommand)]
+        action: IscnAction,
+    },
     /// Measure segmentation and classification figures on labelled data.
     Eval {
         #[command(subcommand)]
@@ -98,6 +103,18 @@ enum Command {
         /// Classifier to evaluate: auto, builtin or onnx.
         #[arg(long, default_value = "builtin", global = true)]
         classifier: ModelChoice,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum IscnAction {
+    /// Read karyotypes one per line on stdin; print one JSON object per line
+    /// (input, valid, errors, warnings, canonical). Exit status 1 when any is invalid.
+    Validate,
+    /// Print a plain-language reading of a karyotype.
+    Explain {
+        /// The karyotype, e.g. 47,XY,+21 (quote it in the shell).
+        karyotype: String,
     },
 }
 
@@ -229,10 +246,58 @@ fn run_synth(
     Ok(0)
 }
 
+fn run_iscn(action: IscnAction) -> Result<usize> {
+    use karyostation::domain::iscn;
+    match action {
+        IscnAction::Validate => {
+            use std::io::BufRead;
+            let mut invalid = 0;
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("reading stdin")?;
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let report = iscn::validate::Report::of(line);
+                if !report.valid {
+                    invalid += 1;
+                }
+                say(&serde_json::to_string(&report).context("serialising the report")?);
+            }
+            Ok(invalid)
+        }
+        IscnAction::Explain { karyotype } => {
+            let checked = iscn::check(&karyotype);
+            let Some(k) = &checked.karyotype else {
+                let msg = checked
+                    .issues
+                    .first()
+                    .map_or_else(String::new, |i| i.message.clone());
+                let offset = checked.issues.first().and_then(|i| i.offset).unwrap_or(0);
+                anyhow::bail!("{karyotype:?} at byte {offset}: {msg}");
+            };
+            say(&format!("{}: {}", iscn::format(k), iscn::explain(k)));
+            for issue in &checked.issues {
+                let kind = match issue.severity {
+                    iscn::Severity::Error => "error",
+                    iscn::Severity::Warning => "warning",
+                };
+                let at = issue
+                    .offset
+                    .map(|o| format!(" at byte {o}"))
+                    .unwrap_or_default();
+                eprintln!("{kind}{at}: {}", issue.message);
+            }
+            Ok(usize::from(!checked.is_valid()))
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<usize> {
     match cli.command {
         None => run_demo(None),
         Some(Command::Demo { out }) => run_demo(out),
+        Some(Command::Iscn { action }) => run_iscn(action),
         Some(Command::Synth {
             out,
             count,
