@@ -37,10 +37,20 @@ fn explain_line(line: &CellLine) -> String {
         Base::Sex(Sex::Unknown) => "sex chromosomes not determined".to_string(),
         Base::Sex(Sex::Listed(list)) => {
             let x = list.iter().filter(|s| **s == SexChromosome::X).count();
+            let abnormal_sex = line.changes.iter().any(|c| {
+                c.sign.is_none()
+                    && match &c.item {
+                        Item::Rearrangement(r) => r.chroms.iter().any(is_sex),
+                        Item::Derivative { chroms, .. } => chroms.iter().any(is_sex),
+                        _ => false,
+                    }
+            });
             let y = list.len() - x;
             match (x, y) {
                 (2, 0) => "female".to_string(),
                 (1, 1) => "male".to_string(),
+                (1, 0) if abnormal_sex => "one normal X chromosome".to_string(),
+                (0, 1) if abnormal_sex => "one normal Y chromosome".to_string(),
                 (1, 0) => "a single X chromosome".to_string(),
                 _ => format!("sex chromosomes {}", "X".repeat(x) + &"Y".repeat(y)),
             }
@@ -49,13 +59,13 @@ fn explain_line(line: &CellLine) -> String {
         Base::Ref(CloneRef::Sideline(None)) => "the changes of the previous sideline".to_string(),
         Base::Ref(CloneRef::Sideline(Some(n))) => format!("the changes of sideline {n}"),
     });
-    for c in &line.changes {
-        let gains = line
-            .changes
-            .iter()
-            .filter(|o| o.sign == c.sign && o.item == c.item)
-            .count();
-        out.push(explain_change(c, gains));
+    let diploid = line.ploidy.is_none_or(|p| p == 2) && line.count.max <= 57;
+    let mut j = 0;
+    while j < line.changes.len() {
+        let c = &line.changes[j];
+        let repeats = line.changes[j..].iter().take_while(|o| *o == c).count();
+        out.push(explain_change(c, repeats, diploid));
+        j += repeats;
     }
     let mut text = out.join(", ");
     if let Some(cells) = line.cells {
@@ -66,29 +76,45 @@ fn explain_line(line: &CellLine) -> String {
     text
 }
 
-fn explain_change(c: &Change, same: usize) -> String {
+fn is_sex(c: &Chrom) -> bool {
+    matches!(c, Chrom::Class(cl) if cl.is_sex())
+}
+
+/// `repeats`: how many times the same change is listed in a row.
+fn explain_change(c: &Change, repeats: usize, diploid: bool) -> String {
+    let times = |t: String| {
+        if repeats > 1 {
+            format!("{t} ({repeats} copies)")
+        } else {
+            t
+        }
+    };
     let mut text = match (&c.item, c.sign) {
-        (Item::Whole(ch), Some(Sign::Gain)) => {
-            let mut t = format!("an extra {}", chrom_name(*ch));
-            if let Chrom::Class(cl) = ch
-                && !cl.is_sex()
-                && same == 1
+        (Item::Whole(ch), Some(sign)) => {
+            let autosome = matches!(ch, Chrom::Class(cl) if !cl.is_sex());
+            let name = chrom_name(*ch);
+            let somy = match (sign, repeats) {
+                (Sign::Gain, 1) => "trisomy",
+                (Sign::Gain, 2) => "tetrasomy",
+                (Sign::Gain, 3) => "pentasomy",
+                (Sign::Loss, 1) => "monosomy",
+                (Sign::Loss, 2) => "nullisomy",
+                _ => "",
+            };
+            let mut t = match (sign, repeats) {
+                (Sign::Gain, 1) => format!("an extra {name}"),
+                (Sign::Gain, n) => format!("{n} extra copies of {name}"),
+                (Sign::Loss, 1) => format!("loss of {name}"),
+                (Sign::Loss, 2) => format!("loss of both copies of {name}"),
+                (Sign::Loss, n) => format!("loss of {n} copies of {name}"),
+            };
+            if let (true, true, false, Chrom::Class(cl)) = (autosome, diploid, somy.is_empty(), ch)
             {
-                t.push_str(&format!(" (trisomy {cl})"));
+                t.push_str(&format!(" ({somy} {cl})"));
             }
             t
         }
-        (Item::Whole(ch), Some(Sign::Loss)) => {
-            let mut t = format!("loss of {}", chrom_name(*ch));
-            if let Chrom::Class(cl) = ch
-                && !cl.is_sex()
-                && same == 1
-            {
-                t.push_str(&format!(" (monosomy {cl})"));
-            }
-            t
-        }
-        (Item::Whole(ch), None) => chrom_name(*ch),
+        (Item::Whole(ch), None) => times(chrom_name(*ch)),
         (Item::Heteromorphism { chrom, arm, sign }, _) => format!(
             "{} heterochromatin on {chrom}{arm} (a heteromorphism)",
             if *sign == Sign::Gain { "more" } else { "less" }
@@ -100,9 +126,9 @@ fn explain_change(c: &Change, same: usize) -> String {
                 "a marker chromosome of unknown origin".to_string()
             }
         }
-        (Item::UnknownRing, _) => "a ring chromosome of unknown origin".to_string(),
+        (Item::UnknownRing, _) => times("a ring chromosome of unknown origin".to_string()),
         (Item::Rearrangement(r), sign) => {
-            let t = rearrangement(r);
+            let t = times(rearrangement(r));
             match sign {
                 Some(Sign::Gain) => format!("an extra copy of {t}"),
                 Some(Sign::Loss) => format!("loss of {t}"),
@@ -117,7 +143,7 @@ fn explain_change(c: &Change, same: usize) -> String {
             },
             sign,
         ) => {
-            let mut t = format!("a derivative {}", chrom_list(chroms));
+            let mut t = times(format!("a derivative {}", chrom_list(chroms)));
             if let Some(b) = breakpoints {
                 t.push_str(&format!(" joined at {}", breakpoint_text(chroms, b)));
             }
@@ -200,19 +226,58 @@ fn rearrangement(r: &Rearrangement) -> String {
         Kind::Trp => "a triplication in",
     };
     let mut t = format!("{what} {}", chrom_list(&r.chroms));
-    if let Some(b) = &r.breakpoints {
-        let sep = if r.kind == Kind::Del
-            && matches!(b, Breakpoints::Short(g) if g.first().is_some_and(|g| g.len() == 1))
-        {
-            " from "
-        } else {
-            " at "
-        };
-        t.push_str(sep);
-        t.push_str(&breakpoint_text(&r.chroms, b));
-        if sep == " from " {
-            t.push_str(" to the end (terminal)");
+    match (&r.breakpoints, r.kind) {
+        (Some(Breakpoints::Short(g)), Kind::Del) if g.len() == 1 && g[0].len() <= 2 => {
+            let c = r
+                .chroms
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if let [a, b] = g[0].as_slice() {
+                t.push_str(&format!(" between {c}{a} and {c}{b} (interstitial)"));
+            } else if let [a] = g[0].as_slice() {
+                t.push_str(&format!(" from {c}{a} to the end (terminal)"));
+            }
         }
+        (Some(b), _) => {
+            t.push_str(" at ");
+            t.push_str(&breakpoint_text(&r.chroms, b));
+        }
+        (None, _) => {}
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::*;
+
+    fn read(s: &str) -> String {
+        parse(s)
+            .map(|k| explain(&k))
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn common_karyotypes_read_plainly() {
+        assert_eq!(
+            read("47,XY,+21"),
+            "47 chromosomes, male, an extra chromosome 21 (trisomy 21)"
+        );
+        assert_eq!(
+            read("44,XX,-5,-5"),
+            "44 chromosomes, female, loss of both copies of chromosome 5 (nullisomy 5)"
+        );
+        assert_eq!(
+            read("46,XX,del(5)(q31q33)"),
+            "46 chromosomes, female, a deletion of chromosome 5 between 5q31 and 5q33 (interstitial)"
+        );
+        assert_eq!(
+            read("46,X,i(X)(q10)"),
+            "46 chromosomes, one normal X chromosome, an isochromosome of chromosome X at Xq10"
+        );
+        assert!(read("mos 45,X[15]/46,XX[5]").starts_with("mosaic of: 45 chromosomes"));
+        assert!(read("70<3n>,XXX,+8").ends_with("an extra chromosome 8"));
+    }
 }

@@ -147,16 +147,6 @@ impl Validator<'_> {
         if k.prefix.is_some() && n < 2 {
             self.error(At::Line(0), "mos/chi needs at least two cell lines");
         }
-        if k.prefix != Some(Prefix::Chimera)
-            && k.cell_lines
-                .iter()
-                .any(|l| l.separator == Some(Separator::Chimeric))
-        {
-            self.warn(
-                At::Line(0),
-                "'//' separates donor and recipient lines of a chimera",
-            );
-        }
         // Resolved (sex complement, net change) per line, for idem/sl/sdl.
         let mut resolved: Vec<Option<(Option<Sex>, i64)>> = Vec::with_capacity(n);
         for (i, line) in k.cell_lines.iter().enumerate() {
@@ -214,8 +204,13 @@ impl Validator<'_> {
             }
             resolved.push(line_res);
         }
-        // A normal line is listed last.
-        if n > 1 && k.prefix != Some(Prefix::Chimera) {
+        // A normal line is listed last (not in chimeras: there the order is
+        // recipient then donor, `46,XX[20]//46,XY[3]`).
+        let chimeric = k.prefix == Some(Prefix::Chimera)
+            || k.cell_lines
+                .iter()
+                .any(|l| l.separator == Some(Separator::Chimeric));
+        if n > 1 && !chimeric {
             for (i, line) in k.cell_lines.iter().enumerate().take(n - 1) {
                 if is_normal(line) {
                     self.error(
