@@ -4,7 +4,7 @@
 //! `iscn validate` / `iscn explain` commands.
 //!
 //! Longer fuzz run: `ISCN_FUZZ_SECS=600 ISCN_FUZZ_ITERS=100000000 cargo test
-//! --test iscn fuzz -- --nocapture` (defaults: 20 000 inputs, at most 5 s).
+//! --test iscn fuzz -- --nocapture` (defaults: 200 000 inputs, at most 5 s).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -105,7 +105,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 #[test]
 fn fuzz_parser_and_validator_never_panic() {
-    let iters = env_number("ISCN_FUZZ_ITERS", 20_000);
+    let iters = env_number("ISCN_FUZZ_ITERS", 200_000);
     let budget = Duration::from_secs(env_number("ISCN_FUZZ_SECS", 5));
     let seeds: Vec<String> = corpus().iter().map(|l| l.1.to_string()).collect();
     let mut rng = Rng::new(env_number("ISCN_FUZZ_SEED", 7));
@@ -205,4 +205,24 @@ fn cli_explain_reads_a_karyotype_aloud() {
         .expect("run karyostation");
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("at byte"));
+}
+
+#[test]
+fn every_numerical_proposal_is_valid_iscn() {
+    use karyostation::domain::chromosome::{CLASS_COUNT, ChromosomeClass};
+    use karyostation::domain::iscn::NumericalKaryotype;
+    let mut rng = Rng::new(46);
+    for _ in 0..2000 {
+        let mut counts = [2usize; CLASS_COUNT];
+        for _ in 0..rng.below(4) {
+            counts[rng.below(22)] = rng.below(5);
+        }
+        counts[ChromosomeClass::X.index()] = 1 + rng.below(3);
+        counts[ChromosomeClass::Y.index()] = rng.below(2);
+        let n = NumericalKaryotype::from_counts(&counts, 0);
+        let text = n.to_iscn();
+        let checked = check(&text);
+        assert!(checked.is_valid(), "{text}: {:?}", checked.issues);
+        assert_eq!(checked.karyotype, Some(n.to_karyotype()), "{text}");
+    }
 }

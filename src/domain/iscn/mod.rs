@@ -7,6 +7,24 @@
 //! proposes (`46,XX`, `47,XY,+21`, `45,X`); `to_karyotype` lifts it into the
 //! typed model. Invariant: `parse(format(k)) == k` for every `k` the parser
 //! or `sample` produce.
+//!
+//! ```
+//! use karyostation::domain::iscn::{check, explain, format, parse};
+//!
+//! let k = parse("46,XX,del(5)(pter→q31::q33→qter)").unwrap();
+//! assert_eq!(format(&k), "46,XX,del(5)(pter->q31::q33->qter)");
+//! assert_eq!(parse(&format(&k)), Ok(k));
+//!
+//! let err = parse("46,XX,del(5)(q31").unwrap_err();
+//! assert_eq!((err.offset, err.expected.as_str()), (16, "')'"));
+//!
+//! let checked = check("48,XY,+21");
+//! assert!(!checked.is_valid());
+//! assert_eq!(checked.issues[0].offset, Some(0));
+//!
+//! let k = parse("47,XY,+21").unwrap();
+//! assert_eq!(explain(&k), "47 chromosomes, male, an extra chromosome 21 (trisomy 21)");
+//! ```
 
 pub mod ast;
 pub mod explain;

@@ -4,9 +4,12 @@
 //! The checks:
 //! - clone syntax: `[n]` on every line of a multi-line karyotype, `idem`/`sl`
 //!   only after the stemline, `sdl` only after a sideline, `mos`/`chi` with at
-//!   least two lines, a normal line listed last;
-//! - the count against the changes (see `net_change`), the ploidy taken from
-//!   `<Nn>` or from the count (`round(count / 23)`), sex chromosome losses
+//!   least two lines, a normal line listed last, unrelated abnormal lines by
+//!   size, largest first (a warning);
+//! - the count against the changes, the ploidy taken from `<Nn>` or from
+//!   the count by the ISCN ranges (up to 34 haploid, 35-57 diploid, 58-80
+//!   triploid, 81-103 tetraploid, then the nearest multiple of 23; this is
+//!   `(count + 11) / 23`), sex chromosome losses
 //!   already shown in the sex complement (`45,X,-Y`), so not subtracted twice;
 //! - sex chromosomes: `X` before `Y`, at least one `X`;
 //! - rearrangements: number of chromosomes and breakpoints per type, `t`
@@ -211,6 +214,20 @@ impl Validator<'_> {
                 .iter()
                 .any(|l| l.separator == Some(Separator::Chimeric));
         if n > 1 && !chimeric {
+            for (i, pair) in k.cell_lines.windows(2).enumerate() {
+                let (a, b) = (&pair[0], &pair[1]);
+                let unrelated = matches!(a.base, Base::Sex(_)) && matches!(b.base, Base::Sex(_));
+                if unrelated
+                    && !is_normal(b)
+                    && let (Some(ca), Some(cb)) = (a.cells, b.cells)
+                    && cb.cells > ca.cells
+                {
+                    self.warn(
+                        At::Line(i + 1),
+                        "unrelated abnormal cell lines are listed by size, largest first",
+                    );
+                }
+            }
             for (i, line) in k.cell_lines.iter().enumerate().take(n - 1) {
                 if is_normal(line) {
                     self.error(
