@@ -586,3 +586,56 @@ impl<'a> Parser<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(s: &str) -> (usize, String, String) {
+        match parse(s) {
+            Ok(k) => panic!("{s:?} parsed as {k:?}"),
+            Err(e) => (e.offset, e.expected, e.found),
+        }
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        assert_eq!(err("").0, 0);
+        assert_eq!(err("").2, "end of input");
+        assert_eq!(err("46").1, "','");
+        let (at, expected, found) = err("46,XX,del(5)(q31q33");
+        assert_eq!(
+            (at, expected.as_str(), found.as_str()),
+            (19, "')'", "end of input")
+        );
+        let (at, _, found) = err("46,XX,t(9;22)(q34;q11.2)x");
+        assert_eq!((at, found.as_str()), (24, "'x'"));
+        assert_eq!(err("46,XX,+23").0, 7);
+        assert_eq!(err("46,XX,del(5)(q31.)").0, 17);
+        assert_eq!(err("48~46,XX").0, 3);
+        assert_eq!(err("mos45,X[5]/46,XX[5]").0, 3);
+        // Multi-byte input: offsets are bytes.
+        assert_eq!(err("46,XX,del(5)(pter→q31::q33→qter)é").0, 36);
+    }
+
+    #[test]
+    fn both_arrows_and_all_connectors_parse() {
+        let a = parse("46,XX,del(5)(pter->q31::q33->qter)");
+        let b = parse("46,XX,del(5)(pter→q31::q33→qter)");
+        assert!(a.is_ok());
+        assert_eq!(a, b);
+        assert!(parse("46,XX,del(1)(pter->q21:)").is_ok());
+    }
+
+    #[test]
+    fn source_map_points_at_changes_and_cells() {
+        let (_, map) = parse_with_map("46,XX,t(9;22)(q34;q11.2)[3]/47,idem,+8[17]")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(map.cell_lines.len(), 2);
+        assert_eq!(map.cell_lines[0].changes, vec![6]);
+        assert_eq!(map.cell_lines[0].cells, Some(24));
+        assert_eq!(map.cell_lines[1].start, 28);
+        assert_eq!(map.cell_lines[1].base, 31);
+        assert_eq!(map.cell_lines[1].changes, vec![36]);
+    }
+}

@@ -447,6 +447,18 @@ impl Validator<'_> {
             _ => &[1],
         };
         self.breakpoints(at, sym, &r.chroms, b, sizes);
+        if r.kind == Kind::I
+            && let Breakpoints::Short(groups) = b
+            && !groups
+                .iter()
+                .flatten()
+                .all(|bp| is_arm10(&bp.pos, Arm::P) || is_arm10(&bp.pos, Arm::Q))
+        {
+            self.warn(
+                at,
+                "an isochromosome breaks at the centromere: i(N)(p10) or i(N)(q10)",
+            );
+        }
         if r.kind == Kind::Rob
             && let Breakpoints::Short(groups) = b
             && !groups.iter().flatten().all(|bp| is_arm10(&bp.pos, Arm::Q))
@@ -827,6 +839,19 @@ mod tests {
                 .errors()
                 .any(|i| i.offset == Some(0) && i.message.contains("[n]"))
         );
+    }
+
+    #[test]
+    fn counts_follow_sex_chromosome_conventions() {
+        assert!(check("45,X,-Y").is_valid());
+        assert!(check("46,X,i(X)(q10)").is_valid());
+        assert!(!check("46,XX,i(X)(q10)").is_valid());
+        assert!(check("46,XX,t(8;21)(q22;q22)[8]/45,idem,-X[12]").is_valid());
+        assert!(!check("46,XX,t(8;21)(q22;q22)[8]/46,idem,-X[12]").is_valid());
+        assert!(check("35,XX,-2,-3,-4,-5,-6,-7,-8,-9,-10,-11,-12").is_valid());
+        assert!(check("26,X,+2,+3,+4").is_valid());
+        assert!(check("92<4n>,XXYY").is_valid());
+        assert!(check("45,?").is_valid(), "unknown sex: count not checked");
     }
 
     #[test]
