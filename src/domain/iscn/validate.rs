@@ -465,9 +465,8 @@ impl Validator<'_> {
         {
             self.warn(at, "rob breakpoints are normally q10;q10");
         }
-        if let (Kind::Del | Kind::Inv | Kind::R, Breakpoints::Short(groups), Some(Chrom::Class(c))) =
-            (r.kind, b, r.chroms.first())
-            && let Some(g) = groups.first()
+        if let (Kind::Del | Kind::Inv | Kind::R, Some(Chrom::Class(c))) = (r.kind, r.chroms.first())
+            && let Some(g) = short_view(&r.chroms, b).first()
             && g.len() == 2
         {
             self.order(at, sym, *c, &g[0].pos, &g[1].pos);
@@ -498,32 +497,35 @@ impl Validator<'_> {
             );
             return;
         }
+        let short = short_view(chroms, b);
+        for (gi, g) in short.iter().enumerate() {
+            let ok = if ins2 {
+                g.len() == sizes.get(gi).copied().unwrap_or(1)
+            } else {
+                sizes.contains(&g.len())
+            };
+            if !ok {
+                let want = if ins2 {
+                    "one breakpoint on the recipient and two on the donor".to_string()
+                } else {
+                    sizes
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                };
+                self.error(
+                    at,
+                    format!(
+                        "{sym}: expected {want} breakpoint(s) per chromosome, found {}",
+                        g.len()
+                    ),
+                );
+            }
+        }
         match b {
             Breakpoints::Short(gs) => {
                 for (gi, g) in gs.iter().enumerate() {
-                    let ok = if ins2 {
-                        g.len() == sizes.get(gi).copied().unwrap_or(1)
-                    } else {
-                        sizes.contains(&g.len())
-                    };
-                    if !ok {
-                        let want = if ins2 {
-                            "one breakpoint on the recipient and two on the donor".to_string()
-                        } else {
-                            sizes
-                                .iter()
-                                .map(usize::to_string)
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        };
-                        self.error(
-                            at,
-                            format!(
-                                "{sym}: expected {want} breakpoint(s) per chromosome, found {}",
-                                g.len()
-                            ),
-                        );
-                    }
                     for bp in g {
                         self.band(at, chroms.get(gi), &bp.pos);
                         if let Some(u) = &bp.upto {
@@ -622,6 +624,34 @@ impl At {
         } else {
             At::Line(line)
         }
+    }
+}
+
+/// The breakpoints of each group as the short system lists them. A detailed
+/// path gives its band positions (not `pter`, `qter`, `cen`) on the group's
+/// own chromosome, each once, in path order: `pter->q31::q33->qter` reads
+/// as `q31q33`, `2pter->2q21::5q31->5qter` in `t(2;5)` as `q21`.
+pub fn short_view(chroms: &[Chrom], b: &Breakpoints) -> Vec<Vec<Breakpoint>> {
+    match b {
+        Breakpoints::Short(groups) => groups.clone(),
+        Breakpoints::Detailed(groups) => groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| {
+                let own = chroms.get(gi);
+                let mut out: Vec<Breakpoint> = Vec::new();
+                for t in g {
+                    if let PathToken::Pos { chrom, bp } = t
+                        && (chrom.is_none() || chrom.as_ref() == own)
+                        && !matches!(bp.pos, BandPos::Pter | BandPos::Qter | BandPos::Cen)
+                        && !out.contains(bp)
+                    {
+                        out.push(bp.clone());
+                    }
+                }
+                out
+            })
+            .collect(),
     }
 }
 
