@@ -252,8 +252,11 @@ fn run_iscn(action: IscnAction) -> Result<usize> {
         IscnAction::Validate => {
             use std::io::BufRead;
             let mut invalid = 0;
-            for line in std::io::stdin().lock().lines() {
+            // Bytes, not `lines()`: a line that is not UTF-8 is reported
+            // (with U+FFFD in `input`) instead of ending the run.
+            for line in std::io::stdin().lock().split(b'\n') {
                 let line = line.context("reading stdin")?;
+                let line = String::from_utf8_lossy(&line);
                 let line = line.trim_end_matches('\r');
                 if line.trim().is_empty() {
                     continue;

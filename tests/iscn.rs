@@ -156,8 +156,8 @@ fn cli_validate_prints_one_json_object_per_line() {
         .take()
         .expect("stdin")
         .write_all(
-            "47,XY,+21\n46,XX,del(5)(pter→q31::q33->qter)\n\n48,XY,+21\n46,XX,del(5)(q31\n"
-                .as_bytes(),
+            b"47,XY,+21\n46,XX,del(5)(pter\xe2\x86\x92q31::q33->qter)\r\n\n\
+              48,XY,+21\n46,XX,del(5)(q31\n46,X\xff\n",
         )
         .expect("write stdin");
     let out = child.wait_with_output().expect("wait");
@@ -171,7 +171,7 @@ fn cli_validate_prints_one_json_object_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(rows.len(), 4, "blank lines are skipped");
+    assert_eq!(rows.len(), 5, "blank lines are skipped");
     assert_eq!(rows[0]["input"], "47,XY,+21");
     assert_eq!(rows[0]["valid"], true);
     assert_eq!(rows[0]["canonical"], "47,XY,+21");
@@ -186,6 +186,10 @@ fn cli_validate_prints_one_json_object_per_line() {
             .contains("count 48")
     );
     assert_eq!(rows[3]["errors"][0]["offset"], 16);
+    assert_eq!(
+        rows[4]["valid"], false,
+        "bytes that are not UTF-8 are an invalid line"
+    );
 }
 
 #[test]
