@@ -152,8 +152,13 @@ pub enum Arm {
 pub enum Item {
     /// A whole chromosome: `+21`, `-7`, `+X`.
     Whole(Chrom),
-    /// A heteromorphism of the heterochromatin: `9qh+`, `1qh-`.
-    Heteromorphism { chrom: Chrom, arm: Arm, sign: Sign },
+    /// A heteromorphism: `9qh+`, `1qh-`, `15ps+`, `21pstk+`.
+    Heteromorphism {
+        chrom: Chrom,
+        arm: Arm,
+        region: HetRegion,
+        sign: Sign,
+    },
     /// Marker chromosomes: `mar`, `2mar`, `mar1`.
     Marker { copies: u16, label: Option<u16> },
     /// A ring of unknown origin: `r`.
@@ -166,6 +171,27 @@ pub enum Item {
         breakpoints: Option<Breakpoints>,
         steps: Vec<Rearrangement>,
     },
+}
+
+/// The variable region of a heteromorphism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HetRegion {
+    /// `h`: heterochromatin.
+    Heterochromatin,
+    /// `s`: satellite.
+    Satellite,
+    /// `stk`: stalk.
+    Stalk,
+}
+
+impl HetRegion {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            HetRegion::Heterochromatin => "h",
+            HetRegion::Satellite => "s",
+            HetRegion::Stalk => "stk",
+        }
+    }
 }
 
 /// Rearrangement types other than `der`.

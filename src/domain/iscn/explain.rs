@@ -115,10 +115,23 @@ fn explain_change(c: &Change, repeats: usize, diploid: bool) -> String {
             t
         }
         (Item::Whole(ch), None) => times(chrom_name(*ch)),
-        (Item::Heteromorphism { chrom, arm, sign }, _) => format!(
-            "{} heterochromatin on {chrom}{arm} (a heteromorphism)",
-            if *sign == Sign::Gain { "more" } else { "less" }
-        ),
+        (
+            Item::Heteromorphism {
+                chrom,
+                arm,
+                region,
+                sign,
+            },
+            _,
+        ) => {
+            let (more, less, what) = match region {
+                HetRegion::Heterochromatin => ("more", "less", "heterochromatin"),
+                HetRegion::Satellite => ("larger", "smaller", "satellites"),
+                HetRegion::Stalk => ("longer", "shorter", "stalk"),
+            };
+            let size = if *sign == Sign::Gain { more } else { less };
+            format!("{size} {what} on {chrom}{arm} (a heteromorphism)")
+        }
         (Item::Marker { copies, .. }, _) => {
             if *copies > 1 {
                 format!("{copies} marker chromosomes of unknown origin")

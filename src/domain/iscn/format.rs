@@ -124,9 +124,14 @@ impl Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Item::Whole(c) => write!(f, "{c}"),
-            Item::Heteromorphism { chrom, arm, sign } => {
+            Item::Heteromorphism {
+                chrom,
+                arm,
+                region,
+                sign,
+            } => {
                 let s = if *sign == Sign::Gain { '+' } else { '-' };
-                write!(f, "{chrom}{arm}h{s}")
+                write!(f, "{chrom}{arm}{}{s}", region.symbol())
             }
             Item::Marker { copies, label } => {
                 if *copies > 1 {

@@ -389,23 +389,35 @@ impl<'a> Parser<'a> {
             .is_some_and(|c| c.is_ascii_digit() || c == 'X' || c == 'Y')
         {
             let chrom = self.chrom()?;
-            let arm = if self.starts("ph") {
-                Some(Arm::P)
-            } else if self.starts("qh") {
-                Some(Arm::Q)
-            } else {
-                None
+            let region = |rest: &str| {
+                [
+                    ("stk", HetRegion::Stalk),
+                    ("s", HetRegion::Satellite),
+                    ("h", HetRegion::Heterochromatin),
+                ]
+                .into_iter()
+                .find(|(t, _)| rest.starts_with(t))
             };
-            if let Some(arm) = arm {
-                self.pos += 2;
+            let het = match self.rest().get(..1) {
+                Some("p") => self.rest().get(1..).and_then(region).map(|r| (Arm::P, r)),
+                Some("q") => self.rest().get(1..).and_then(region).map(|r| (Arm::Q, r)),
+                _ => None,
+            };
+            if let Some((arm, (text, region))) = het {
+                self.pos += 1 + text.len();
                 let sign = if self.eat("+") {
                     Sign::Gain
                 } else if self.eat("-") {
                     Sign::Loss
                 } else {
-                    return self.err("'+' or '-' after the heterochromatin 'h'");
+                    return self.err("'+' or '-' after the heteromorphic region (h, s, stk)");
                 };
-                return Ok(Item::Heteromorphism { chrom, arm, sign });
+                return Ok(Item::Heteromorphism {
+                    chrom,
+                    arm,
+                    region,
+                    sign,
+                });
             }
             return Ok(Item::Whole(chrom));
         }

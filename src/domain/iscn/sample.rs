@@ -141,6 +141,14 @@ fn item(rng: &mut Rng) -> Item {
         3 => Item::Heteromorphism {
             chrom: Chrom::Class(class(rng)),
             arm: if chance(rng, 0.5) { Arm::P } else { Arm::Q },
+            region: pick(
+                rng,
+                &[
+                    HetRegion::Heterochromatin,
+                    HetRegion::Satellite,
+                    HetRegion::Stalk,
+                ],
+            ),
             sign: if chance(rng, 0.5) {
                 Sign::Gain
             } else {

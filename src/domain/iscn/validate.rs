@@ -320,9 +320,19 @@ impl Validator<'_> {
                     sign
                 }
             }
-            Item::Heteromorphism { .. } => {
+            Item::Heteromorphism {
+                chrom, arm, region, ..
+            } => {
                 if c.sign.is_some() {
                     self.error(at, "a heteromorphism takes no '+'/'-' before it");
+                }
+                if *region != HetRegion::Heterochromatin
+                    && !(*arm == Arm::P && matches!(chrom, Chrom::Class(cl) if is_acrocentric(*cl)))
+                {
+                    self.error(
+                        at,
+                        "satellites and stalks are on the short arms of 13, 14, 15, 21 and 22",
+                    );
                 }
                 0
             }
