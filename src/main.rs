@@ -94,6 +94,11 @@ enum Command {
         #[arg(long = "abnormality", allow_hyphen_values = true)]
         abnormalities: Vec<String>,
     },
+    /// ISCN karyotypes: validate and explain.
+    Iscn {
+        #[command(subcommand)]
+        action: IscnAction,
+    },
     /// Measure segmentation and classification figures on labelled data.
     Eval {
         #[command(subcommand)]
@@ -235,6 +240,18 @@ enum DbCommand {
     Verify,
     /// Copy the database (online backup) to a new file.
     Backup { out: PathBuf },
+}
+
+#[derive(Subcommand, Clone)]
+enum IscnAction {
+    /// Read karyotypes one per line on stdin; print one JSON object per line
+    /// (input, valid, errors, warnings, canonical). Exit status 1 when any is invalid.
+    Validate,
+    /// Print a plain-language reading of a karyotype.
+    Explain {
+        /// The karyotype, e.g. 47,XY,+21 (quote it in the shell).
+        karyotype: String,
+    },
 }
 
 #[derive(Subcommand, Clone)]
@@ -646,12 +663,63 @@ fn run_db(db: Option<PathBuf>, command: DbCommand) -> Result<usize> {
     }
 }
 
+fn run_iscn(action: IscnAction) -> Result<usize> {
+    use karyostation::domain::iscn;
+    match action {
+        IscnAction::Validate => {
+            use std::io::BufRead;
+            let mut invalid = 0;
+            // Bytes, not `lines()`: a line that is not UTF-8 is reported
+            // (with U+FFFD in `input`) instead of ending the run.
+            for line in std::io::stdin().lock().split(b'\n') {
+                let line = line.context("reading stdin")?;
+                let line = String::from_utf8_lossy(&line);
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let report = iscn::validate::Report::of(line);
+                if !report.valid {
+                    invalid += 1;
+                }
+                say(&serde_json::to_string(&report).context("serialising the report")?);
+            }
+            Ok(invalid)
+        }
+        IscnAction::Explain { karyotype } => {
+            let checked = iscn::check(&karyotype);
+            let Some(k) = &checked.karyotype else {
+                let msg = checked
+                    .issues
+                    .first()
+                    .map_or_else(String::new, |i| i.message.clone());
+                let offset = checked.issues.first().and_then(|i| i.offset).unwrap_or(0);
+                anyhow::bail!("{karyotype:?} at byte {offset}: {msg}");
+            };
+            say(&format!("{}: {}", iscn::format(k), iscn::explain(k)));
+            for issue in &checked.issues {
+                let kind = match issue.severity {
+                    iscn::Severity::Error => "error",
+                    iscn::Severity::Warning => "warning",
+                };
+                let at = issue
+                    .offset
+                    .map(|o| format!(" at byte {o}"))
+                    .unwrap_or_default();
+                eprintln!("{kind}{at}: {}", issue.message);
+            }
+            Ok(usize::from(!checked.is_valid()))
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<usize> {
     match cli.command {
         Some(Command::Case { command }) => run_case(cli.db, command),
         Some(Command::Db { command }) => run_db(cli.db, command),
         None => run_demo(None),
         Some(Command::Demo { out }) => run_demo(out),
+        Some(Command::Iscn { action }) => run_iscn(action),
         Some(Command::Synth {
             out,
             count,

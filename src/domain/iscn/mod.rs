@@ -1,6 +1,43 @@
-//! ISCN karyotypes. For now the numerical part that an automatic count
-//! proposes (`46,XX`, `47,XY,+21`, `45,X`); structural rearrangements and the
-//! full grammar come with the ISCN engine.
+//! ISCN karyotypes (ISCN 2024): a typed model (`ast`), a parser with byte
+//! offsets in its errors (`parse`), a canonical formatter (`format`), semantic
+//! checks (`validate`), a plain-language reading (`explain`) and random
+//! karyotypes for property tests and fuzzing (`sample`).
+//!
+//! `NumericalKaryotype` is the numerical part that an automatic count
+//! proposes (`46,XX`, `47,XY,+21`, `45,X`); `to_karyotype` lifts it into the
+//! typed model. Invariant: `parse(format(k)) == k` for every `k` the parser
+//! or `sample` produce.
+//!
+//! ```
+//! use karyostation::domain::iscn::{check, explain, format, parse};
+//!
+//! let k = parse("46,XX,del(5)(pter→q31::q33→qter)").unwrap();
+//! assert_eq!(format(&k), "46,XX,del(5)(pter->q31::q33->qter)");
+//! assert_eq!(parse(&format(&k)), Ok(k));
+//!
+//! let err = parse("46,XX,del(5)(q31").unwrap_err();
+//! assert_eq!((err.offset, err.expected.as_str()), (16, "')'"));
+//!
+//! let checked = check("48,XY,+21");
+//! assert!(!checked.is_valid());
+//! assert_eq!(checked.issues[0].offset, Some(0));
+//!
+//! let k = parse("47,XY,+21").unwrap();
+//! assert_eq!(explain(&k), "47 chromosomes, male, an extra chromosome 21 (trisomy 21)");
+//! ```
+
+pub mod ast;
+pub mod explain;
+pub mod format;
+pub mod parse;
+pub mod sample;
+pub mod validate;
+
+pub use ast::Karyotype;
+pub use explain::explain;
+pub use format::format;
+pub use parse::{IscnParseError, SourceMap, parse, parse_with_map};
+pub use validate::{Checked, Issue, Severity, check, validate};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +102,45 @@ impl NumericalKaryotype {
         out
     }
 
+    /// The same karyotype in the typed model (no cell count).
+    pub fn to_karyotype(&self) -> Karyotype {
+        use ast::{Base, CellLine, Change, Chrom, Count, Item, Sex, SexChromosome, Sign};
+        let base = if self.x + self.y == 0 {
+            Sex::Unknown
+        } else {
+            let mut list = vec![SexChromosome::X; self.x];
+            list.extend(std::iter::repeat_n(SexChromosome::Y, self.y));
+            Sex::Listed(list)
+        };
+        let mut changes = Vec::new();
+        for &(class, copies) in &self.autosome_changes {
+            let (sign, n) = if copies > 2 {
+                (Sign::Gain, copies - 2)
+            } else {
+                (Sign::Loss, 2 - copies)
+            };
+            for _ in 0..n {
+                changes.push(Change {
+                    sign: Some(sign),
+                    uncertain: false,
+                    item: Item::Whole(Chrom::Class(class)),
+                    origin: None,
+                });
+            }
+        }
+        Karyotype {
+            prefix: None,
+            cell_lines: vec![CellLine {
+                separator: None,
+                count: Count::exact(u16::try_from(self.count).unwrap_or(u16::MAX)),
+                ploidy: None,
+                base: Base::Sex(base),
+                changes,
+                cells: None,
+            }],
+        }
+    }
+
     /// True for 46,XX and 46,XY.
     pub fn is_normal(&self) -> bool {
         self.count == 46 && self.autosome_changes.is_empty() && self.x + self.y == 2 && self.x >= 1
@@ -102,5 +178,23 @@ mod tests {
             NumericalKaryotype::from_counts(&counts(&[], 0, 0), 1).to_iscn(),
             "45,?"
         );
+    }
+
+    #[test]
+    fn numerical_karyotypes_lift_into_the_typed_model() {
+        for (ch, x, y) in [
+            (vec![], 2, 0),
+            (vec![("21", 3)], 1, 1),
+            (vec![], 1, 0),
+            (vec![], 2, 1),
+            (vec![("7", 1), ("13", 3)], 2, 0),
+            (vec![("5", 0)], 2, 0),
+        ] {
+            let n = NumericalKaryotype::from_counts(&counts(&ch, x, y), 0);
+            let k = n.to_karyotype();
+            assert_eq!(format(&k), n.to_iscn());
+            assert_eq!(parse(&n.to_iscn()), Ok(k));
+            assert!(check(&n.to_iscn()).is_valid(), "{}", n.to_iscn());
+        }
     }
 }
