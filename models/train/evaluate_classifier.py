@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--onnx", default=None, help="default: <out>/chromosome_classifier.onnx")
     ap.add_argument("--history", default="/work/ckpt/train_history.json", help="training log written by train_classifier.py")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--notes", default=None, help="markdown file appended to the card's training section (e.g. earlier stages)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N validation crops per dataset")
     args = ap.parse_args()
     import onnxruntime as ort
@@ -178,7 +179,8 @@ def main():
     with open(os.path.join(args.out, "chromosome_classifier.metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
     with open(os.path.join(args.out, "chromosome_classifier.card.md"), "w") as f:
-        f.write(model_card(metrics, hist))
+        notes = open(args.notes).read() if args.notes and os.path.exists(args.notes) else ""
+        f.write(model_card(metrics, hist, notes))
     short = {k: v for k, v in metrics.items() if k not in ("pki3", "bioimlab")}
     for n in ("pki3", "bioimlab"):
         if n in metrics:
@@ -191,7 +193,7 @@ def pct(v):
     return "n/a" if v is None else f"{100 * v:.2f}%"
 
 
-def model_card(m, hist):
+def model_card(m, hist, notes=""):
     p, b = m.get("pki3", {}), m.get("bioimlab", {})
     tr = m.get("training", {})
     targs = tr.get("args", {})
@@ -233,9 +235,13 @@ def model_card(m, hist):
              f"{tr.get('best_epoch', '?')} kept (score = mean of Pki-3 top-1, BioImLab top-1, polarity).\n"
              f"- Seed {targs.get('seed', '?')}; {targs.get('threads', 2)} CPU threads; training wall time "
              f"{tr.get('train_time_s', 0) / 60:.0f} min on a 2-core CPU shared with other work.\n"
-             "- Reproduce: `python models/train/train_classifier.py --data ../shared/data --out models "
-             f"--epochs {targs.get('epochs', '?')} --seed {targs.get('seed', '?')}` then "
-             "`python models/train/evaluate_classifier.py --data ../shared/data --out models`.\n")
+             "- Reproduce (this stage): `python models/train/train_classifier.py --data ../shared/data --out models "
+             f"--epochs {targs.get('epochs', '?')} --seed {targs.get('seed', '?')} --lr {targs.get('lr', '?')}"
+             + (f" --init {targs['init']} --steps-per-epoch {targs.get('steps_per_epoch')} --warmup {targs.get('warmup')}"
+                if targs.get('init') else "")
+             + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models`.\n")
+    if notes:
+        L.append(notes.rstrip() + "\n")
     if hist and hist.get("history"):
         L.append("| epoch | train loss | train acc (aug.) | Pki-3 top-1 | BioImLab top-1 | polarity | min |\n|---|---|---|---|---|---|---|")
         for h in hist["history"]:

@@ -293,6 +293,9 @@ def main():
     ap.add_argument("--ckpt", default="/work/ckpt", help="checkpoint + cache folder (outside the repository)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after the epoch that passes this wall time (0 = no limit)")
+    ap.add_argument("--init", default=None, help="start from this checkpoint (e.g. a stage-1 run) instead of random weights")
+    ap.add_argument("--steps-per-epoch", type=int, default=0, help="0 = one pass over the training set")
+    ap.add_argument("--warmup", type=int, default=300, help="linear warm-up steps (capped at 10%% of all steps)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
 
@@ -340,13 +343,16 @@ def main():
           f"val pki3 {int(is_pki[is_val].sum())}, bioimlab {int((~is_pki[is_val]).sum())}", flush=True)
 
     model = ChromosomeNet()
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["model"])
+        print(f"initialised from {args.init}", flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"model params {nparams}", flush=True)
-    steps_per_epoch = 2 if args.tiny else len(tr_idx) // args.batch
+    steps_per_epoch = 2 if args.tiny else (args.steps_per_epoch or len(tr_idx) // args.batch)
     epochs = 1 if args.tiny else args.epochs
     total = steps_per_epoch * epochs
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    warm = min(300, total // 10)
+    warm = min(args.warmup, total // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / max(1, warm) if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
     best, best_ep, history = -1.0, -1, []
