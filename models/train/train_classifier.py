@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+"""Train the KaryoStation chromosome classifier (class + polarity + embedding) on CPU.
+
+Data: Pki-3 G-band crops and BioImLab Q-band crops (inverted to G-band polarity),
+read from --data (the project's ../shared/data). Images are never copied into
+the repository; a preprocessed cache goes to --cache (outside the repo).
+
+    python models/train/train_classifier.py --data ../shared/data --out models --epochs 14 --seed 1
+    python models/train/train_classifier.py --data ../shared/data --out /tmp/x --tiny   # CI smoke test
+
+See models/train/README.md for the model contract.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from classifier_model import CLASS_NAMES, IMG_H, IMG_W, NUM_CLASSES, ChromosomeNet  # noqa: E402
+
+CLASS_INDEX = {n: i for i, n in enumerate(CLASS_NAMES)}
+MAX_UPSCALE = 4.0
+VAL_FRACTION = 0.15
+SPLIT_SEED = 20240611  # fixed: the split must not change with --seed
+
+
+# ---------------------------------------------------------------- preprocessing (the contract)
+def round_half_up(v):
+    return int(math.floor(v + 0.5))
+
+
+def preprocess_crop(gray):
+    """uint8 HxW crop (dark chromosome on light) -> float32 [128,64], chromosome high, background 0.
+
+    Returns (canvas, (x0, y0, nw, nh)) where the second item is the pasted rectangle.
+    """
+    h, w = gray.shape
+    s = min(IMG_H / h, IMG_W / w, MAX_UPSCALE)
+    nw = min(IMG_W, max(1, round_half_up(w * s)))
+    nh = min(IMG_H, max(1, round_half_up(h * s)))
+    im = Image.fromarray(gray, mode="L").resize((nw, nh), Image.BILINEAR)
+    canvas = Image.new("L", (IMG_W, IMG_H), 255)
+    x0, y0 = (IMG_W - nw) // 2, (IMG_H - nh) // 2
+    canvas.paste(im, (x0, y0))
+    x = 1.0 - np.asarray(canvas, dtype=np.float32) / 255.0
+    return x, (x0, y0, nw, nh)
+
+
+def axis_length(gray_dark_on_light):
+    """Length of a possibly tilted chromosome: extent of foreground pixels along the principal axis."""
+    a = 255.0 - gray_dark_on_light.astype(np.float32)
+    thr = max(20.0, 0.5 * float(a.max()) * 0.5 + 0.5 * float(np.mean(a)))
+    ys, xs = np.nonzero(a > thr)
+    if len(xs) < 5:
+        return float(gray_dark_on_light.shape[0])
+    pts = np.stack([xs, ys], 1).astype(np.float64)
+    pts -= pts.mean(0)
+    _, _, vt = np.linalg.svd(pts, full_matrices=False)
+    proj = pts @ vt[0]
+    return float(proj.max() - proj.min() + 1.0)
+
+
+# ---------------------------------------------------------------- data
+def load_rows(data):
+    """List of dicts: path, label, cell, group (split unit), ds ('pki3'|'bioimlab'), invert."""
+    rows = []
+    p = os.path.join(data, "pki3", "crops.csv")
+    if os.path.exists(p):
+        for r in csv.DictReader(open(p)):
+            rows.append(dict(path=os.path.join(data, "pki3", r["path"]), label=CLASS_INDEX[r["class"]],
+                             cell="pki3/" + r["karyogram"], group="pki3/" + r["case"], ds="pki3"))
+    p = os.path.join(data, "bioimlab", "crops.csv")
+    if os.path.exists(p):
+        for r in csv.DictReader(open(p)):
+            rows.append(dict(path=os.path.join(data, "bioimlab", r["path"]), label=CLASS_INDEX[r["class"]],
+                             cell="bioimlab/" + r["karyotype"], group="bioimlab/" + r["karyotype"], ds="bioimlab"))
+    return rows
+
+
+def make_split(rows):
+    """Seeded split by patient case (Pki-3) / karyotype folder (BioImLab): returns set of validation groups."""
+    val = set()
+    for ds in ("pki3", "bioimlab"):
+        groups = sorted({r["group"] for r in rows if r["ds"] == ds})
+        rng = random.Random(SPLIT_SEED)
+        rng.shuffle(groups)
+        nval = max(1, round(len(groups) * VAL_FRACTION)) if groups else 0
+        val.update(groups[:nval])
+    return val
+
+
+def write_splits(rows, val_groups, path):
+    out = {"split_seed": SPLIT_SEED, "val_fraction": VAL_FRACTION,
+           "note": "validation units: Pki-3 by 'case' column, BioImLab by 'karyotype' folder; everything else is training",
+           "pki3_val_cases": sorted(g.split("/", 1)[1] for g in val_groups if g.startswith("pki3/")),
+           "bioimlab_val_karyotypes": sorted((g.split("/", 1)[1] for g in val_groups if g.startswith("bioimlab/")),
+                                             key=lambda v: (len(v), v))}
+    for ds in ("pki3", "bioimlab"):
+        out[ds + "_counts"] = {
+            "train_crops": sum(1 for r in rows if r["ds"] == ds and r["group"] not in val_groups),
+            "val_crops": sum(1 for r in rows if r["ds"] == ds and r["group"] in val_groups)}
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+
+
+def build_arrays(rows):
+    """Preprocess every crop once (no augmentation): canvases uint8, rects, rel_length."""
+    n = len(rows)
+    imgs = np.zeros((n, IMG_H, IMG_W), np.uint8)
+    rects = np.zeros((n, 4), np.int16)
+    lengths = np.zeros(n, np.float32)
+    for i, r in enumerate(rows):
+        g = np.asarray(Image.open(r["path"]).convert("L"))
+        if r["ds"] == "bioimlab":
+            g = 255 - g  # fluorescence -> G-band polarity
+            lengths[i] = axis_length(g)
+        else:
+            lengths[i] = g.shape[0]  # upright crop: height is the length
+        x, rect = preprocess_crop(g)
+        imgs[i] = np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+        rects[i] = rect
+    cells = {}
+    for i, r in enumerate(rows):
+        cells.setdefault(r["cell"], []).append(i)
+    rel = np.zeros(n, np.float32)
+    for idx in cells.values():
+        m = lengths[idx].mean()
+        rel[idx] = lengths[idx] / m
+    return imgs, rects, rel
+
+
+def cached_arrays(rows, cache):
+    key = f"{len(rows)}_{rows[0]['path'][-40:]}_{rows[-1]['path'][-40:]}".replace("/", "_")
+    f = os.path.join(cache, f"prep_v1_{key}.npz") if cache else None
+    if f and os.path.exists(f):
+        z = np.load(f)
+        return z["imgs"], z["rects"], z["rel"]
+    imgs, rects, rel = build_arrays(rows)
+    if f:
+        os.makedirs(cache, exist_ok=True)
+        np.savez(f, imgs=imgs, rects=rects, rel=rel)
+    return imgs, rects, rel
+
+
+# ---------------------------------------------------------------- augmentation (batched, torch, seeded)
+def augment(x, rect_mask, rel, pol_known, gen):
+    """x: [B,1,H,W] in [0,1] (chromosome high). Returns augmented x, rel, polarity target, polarity mask."""
+    B = x.shape[0]
+    dev = x.device
+
+    def U(lo, hi, n=B):
+        return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+    # 180 degree flip: defines the polarity label (1 = p arm at top)
+    flip = torch.rand(B, generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1, -2), x)
+    rect_mask = torch.where(flip[:, None, None, None], rect_mask.flip(-1, -2), rect_mask)
+    pol = (~flip).float()
+    # left-right mirror keeps class and p-up
+    mir = torch.rand(B, generator=gen) < 0.5
+    x = torch.where(mir[:, None, None, None], x.flip(-1), x)
+    rect_mask = torch.where(mir[:, None, None, None], rect_mask.flip(-1), rect_mask)
+
+    # geometry: rotation +-10 deg, scale +-10%, shift +-3px, bending (quadratic / sinusoidal row shear)
+    th = U(-10, 10) * math.pi / 180
+    sc = torch.exp(U(math.log(0.9), math.log(1.1)))
+    tx, ty = U(-3, 3) / (IMG_W / 2), U(-3, 3) / (IMG_H / 2)
+    c, s = torch.cos(th) / sc, torch.sin(th) / sc
+    a = IMG_H / IMG_W
+    theta = torch.stack([torch.stack([c, -s * a, tx], 1), torch.stack([s / a, c, ty], 1)], 1)
+    grid = F.affine_grid(theta, (B, 1, IMG_H, IMG_W), align_corners=False)
+    yn = grid[..., 1]
+    bend_q = U(-0.25, 0.25)[:, None, None] * (yn ** 2 - 0.33)
+    bend_s = U(0, 0.12)[:, None, None] * torch.sin(U(1, 3)[:, None, None] * math.pi * yn + U(0, 6.3)[:, None, None])
+    use_bend = (torch.rand(B, generator=gen) < 0.6).float()[:, None, None]
+    grid = grid.clone()
+    grid[..., 0] = grid[..., 0] + use_bend * (bend_q + bend_s)
+    both = F.grid_sample(torch.cat([x, rect_mask], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    x, rect_mask = both[:, :1], both[:, 1:]
+
+    # neighbour fragments: a random piece of another crop pasted at an edge, partly off-canvas
+    nb = torch.roll(x, 1, 0)
+    sel = torch.nonzero(torch.rand(B, generator=gen) < 0.35).flatten().tolist()
+    for i in sel:
+        ph = int(torch.randint(16, 70, (1,), generator=gen))
+        pw = int(torch.randint(8, 32, (1,), generator=gen))
+        sy = int(torch.randint(0, IMG_H - ph + 1, (1,), generator=gen))
+        sx = int(torch.randint(0, IMG_W - pw + 1, (1,), generator=gen))
+        piece = nb[i, 0, sy:sy + ph, sx:sx + pw]
+        side = int(torch.randint(0, 4, (1,), generator=gen))
+        if side < 2:  # left / right edge, anywhere vertically
+            dy = int(torch.randint(-ph // 2, IMG_H - ph // 2, (1,), generator=gen))
+            ov = int(torch.randint(pw // 3, pw + 1, (1,), generator=gen))  # visible width
+            dx = ov - pw if side == 0 else IMG_W - ov
+        else:  # top / bottom edge
+            dx = int(torch.randint(-pw // 2, IMG_W - pw // 2, (1,), generator=gen))
+            ov = int(torch.randint(ph // 4, ph // 2 + 1, (1,), generator=gen))
+            dy = ov - ph if side == 2 else IMG_H - ov
+        y0, y1, x0, x1 = max(0, dy), min(IMG_H, dy + ph), max(0, dx), min(IMG_W, dx + pw)
+        if y1 > y0 and x1 > x0:
+            src = piece[y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+            x[i, 0, y0:y1, x0:x1] = torch.maximum(x[i, 0, y0:y1, x0:x1], src)
+
+    # Gaussian blur sigma 0..1.2 (per sample, separable, grouped conv)
+    sig = U(0, 1.2).clamp_min(1e-3)
+    k = torch.arange(-3, 4, dtype=torch.float32)
+    ker = torch.exp(-(k[None] ** 2) / (2 * sig[:, None] ** 2))
+    ker = ker / ker.sum(1, keepdim=True)
+    xb = x.permute(1, 0, 2, 3)  # [1,B,H,W]
+    xb = F.conv2d(F.pad(xb, (0, 0, 3, 3), mode="replicate"), ker[:, None, :, None], groups=B)
+    xb = F.conv2d(F.pad(xb, (3, 3, 0, 0), mode="replicate"), ker[:, None, None, :], groups=B)
+    x = xb.permute(1, 0, 2, 3)
+
+    # photometric: gamma, contrast, background level inside the crop rectangle, noise
+    x = x.clamp(0, 1)
+    g = torch.exp(U(math.log(0.7), math.log(1.4)))[:, None, None, None]
+    cst = U(0.7, 1.15)[:, None, None, None]
+    x = x.pow(g) * cst
+    bg = (U(0, 0.12) * (torch.rand(B, generator=gen) < 0.5).float())[:, None, None, None]
+    x = x + bg * rect_mask.clamp(0, 1) * (1 - x)
+    x = x + U(0, 0.04)[:, None, None, None] * torch.randn(x.shape, generator=gen)
+    x = x.clamp(0, 1)
+
+    # rel_length: unknown (0) for 30%, else +-8% multiplicative jitter
+    rel = rel * U(0.92, 1.08)
+    rel = torch.where(torch.rand(B, generator=gen) < 0.3, torch.zeros_like(rel), rel)
+    return x.to(dev), rel[:, None], pol, pol_known
+
+
+# ---------------------------------------------------------------- training
+def set_seed(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def evaluate(model, imgs, rel, labels, ds_is_pki, bs=256):
+    """Top-1 per dataset (with rel_length and with rel_length=0) and Pki-3 polarity (upright+flipped)."""
+    model.eval()
+    res = {}
+    with torch.no_grad():
+        def run(x, r):
+            outs = []
+            for i in range(0, len(x), bs):
+                a, p, _ = model(x[i:i + bs], r[i:i + bs])
+                outs.append((a, p))
+            return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])[:, 0]
+        x = imgs.float()[:, None] / 255.0
+        r = rel[:, None]
+        logits, pol = run(x, r)
+        logits0, _ = run(x, torch.zeros_like(r))
+        pred, pred0 = logits.argmax(1), logits0.argmax(1)
+        for name, m in (("pki3", ds_is_pki), ("bioimlab", ~ds_is_pki)):
+            if m.any():
+                res[name + "_top1"] = (pred[m] == labels[m]).float().mean().item()
+                res[name + "_top1_norel"] = (pred0[m] == labels[m]).float().mean().item()
+        if ds_is_pki.any():
+            xp = x[ds_is_pki]
+            _, polf = run(xp.flip(-1, -2), r[ds_is_pki])
+            res["pki3_polarity"] = 0.5 * ((pol[ds_is_pki] > 0).float().mean().item() + (polf < 0).float().mean().item())
+    model.train()
+    return res
+
+
+def export_onnx(model, path):
+    model.eval()
+    dummy = (torch.zeros(2, 1, IMG_H, IMG_W), torch.ones(2, 1))
+    torch.onnx.export(model, dummy, path, input_names=["image", "rel_length"],
+                      output_names=["class_logits", "polarity_logit", "embedding"],
+                      dynamic_axes={"image": {0: "N"}, "rel_length": {0: "N"}, "class_logits": {0: "N"},
+                                    "polarity_logit": {0: "N"}, "embedding": {0: "N"}},
+                      opset_version=17, dynamo=False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+    ap.add_argument("--out", default="models")
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--bio-oversample", type=int, default=2, help="BioImLab training crops are repeated this often per epoch")
+    ap.add_argument("--ckpt", default="/work/ckpt", help="checkpoint + cache folder (outside the repository)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop after the epoch that passes this wall time (0 = no limit)")
+    ap.add_argument("--init", default=None, help="start from this checkpoint (e.g. a stage-1 run) instead of random weights")
+    ap.add_argument("--steps-per-epoch", type=int, default=0, help="0 = one pass over the training set")
+    ap.add_argument("--warmup", type=int, default=300, help="linear warm-up steps (capped at 10%% of all steps)")
+    ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    set_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    if not os.path.isdir(args.data):
+        print(f"data folder {args.data} not found: nothing to train (skipped)")
+        return 0
+    rows = load_rows(args.data)
+    if not rows:
+        print("no crops.csv found: nothing to train (skipped)")
+        return 0
+    val_groups = make_split(rows)
+    os.makedirs(args.out, exist_ok=True)
+    if args.tiny:
+        rng = random.Random(args.seed)
+        pick = []
+        for ds in ("pki3", "bioimlab"):
+            for part in (False, True):
+                cand = [r for r in rows if r["ds"] == ds and (r["group"] in val_groups) == part]
+                pick += rng.sample(cand, min(12, len(cand)))
+        rows = pick
+        args.batch = 16
+        # rel_length within this subset is meaningless but exercises the code path
+    else:
+        write_splits(rows, val_groups, os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits.json"))
+
+    t0 = time.time()
+    imgs, rects, rel = cached_arrays(rows, None if args.tiny else os.path.join(args.ckpt, "cache"))
+    print(f"preprocessed {len(rows)} crops in {time.time() - t0:.1f}s", flush=True)
+    labels = torch.tensor([r["label"] for r in rows])
+    is_pki = torch.tensor([r["ds"] == "pki3" for r in rows])
+    is_val = torch.tensor([r["group"] in val_groups for r in rows])
+    imgs_t = torch.from_numpy(imgs)
+    rel_t = torch.from_numpy(rel)
+    rmask = torch.zeros(len(rows), IMG_H, IMG_W, dtype=torch.uint8)
+    for i, (x0, y0, nw, nh) in enumerate(rects.tolist()):
+        rmask[i, y0:y0 + nh, x0:x0 + nw] = 1
+
+    tr_idx = torch.nonzero(~is_val).flatten()
+    tr_idx = torch.cat([tr_idx] + [tr_idx[~is_pki[tr_idx]]] * (args.bio_oversample - 1))
+    va_idx = torch.nonzero(is_val).flatten()
+    print(f"train samples/epoch {len(tr_idx)} (pki3 {int(is_pki[~is_val].sum())}, bioimlab {int((~is_pki[~is_val]).sum())} x{args.bio_oversample}); "
+          f"val pki3 {int(is_pki[is_val].sum())}, bioimlab {int((~is_pki[is_val]).sum())}", flush=True)
+
+    model = ChromosomeNet()
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["model"])
+        print(f"initialised from {args.init}", flush=True)
+    nparams = sum(p.numel() for p in model.parameters())
+    print(f"model params {nparams}", flush=True)
+    steps_per_epoch = 2 if args.tiny else (args.steps_per_epoch or len(tr_idx) // args.batch)
+    epochs = 1 if args.tiny else args.epochs
+    total = steps_per_epoch * epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    warm = min(args.warmup, total // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / max(1, warm) if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
+    best, best_ep, history = -1.0, -1, []
+    ckpt_path = os.path.join(args.ckpt, "classifier_best.pt") if not args.tiny else None
+    model.train()
+    step = 0
+    t_train = time.time()
+    for ep in range(epochs):
+        perm = tr_idx[torch.randperm(len(tr_idx), generator=gen)]
+        te = time.time()
+        tl, tc, tn = 0.0, 0, 0
+        for b in range(steps_per_epoch):
+            idx = perm[b * args.batch:(b + 1) * args.batch]
+            x = imgs_t[idx].float()[:, None] / 255.0
+            m = rmask[idx].float()[:, None]
+            x, r, pol, pk = augment(x, m, rel_t[idx].clone(), is_pki[idx].float(), gen)
+            y = labels[idx]
+            logits, pl, _ = model(x, r)
+            lc = F.cross_entropy(logits, y, label_smoothing=0.05)
+            lp = (F.binary_cross_entropy_with_logits(pl[:, 0], pol, reduction="none") * pk).sum() / pk.sum().clamp_min(1)
+            loss = lc + 0.5 * lp
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            tl += loss.item() * len(idx)
+            tc += (logits.argmax(1) == y).sum().item()
+            tn += len(idx)
+            if b % 50 == 0:
+                print(f"  ep {ep + 1} step {b}/{steps_per_epoch} loss {loss.item():.3f} lr {sched.get_last_lr()[0]:.2e} "
+                      f"{(time.time() - te) / (b + 1):.2f}s/step", flush=True)
+        res = evaluate(model, imgs_t[va_idx], rel_t[va_idx], labels[va_idx], is_pki[va_idx])
+        score = np.mean([res.get("pki3_top1", 0), res.get("bioimlab_top1", 0), res.get("pki3_polarity", 0)])
+        rec = dict(epoch=ep + 1, train_loss=tl / max(1, tn), train_acc=tc / max(1, tn), time_s=time.time() - te, **res)
+        history.append(rec)
+        print("epoch " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}), flush=True)
+        if score > best:
+            best, best_ep = score, ep + 1
+            if ckpt_path:
+                os.makedirs(args.ckpt, exist_ok=True)
+                torch.save({"model": model.state_dict(), "epoch": ep + 1, "val": res, "args": vars(args)}, ckpt_path)
+        if args.max_minutes and time.time() - t_train > args.max_minutes * 60 and ep + 1 < epochs:
+            print(f"time limit reached after epoch {ep + 1}: stopping early", flush=True)
+            break
+    train_time = time.time() - t_train
+    print(f"training done in {train_time / 60:.1f} min; best epoch {best_ep} score {best:.4f}", flush=True)
+    if ckpt_path:
+        model.load_state_dict(torch.load(ckpt_path)["model"])
+        with open(os.path.join(args.ckpt, "train_history.json"), "w") as f:
+            json.dump({"history": history, "best_epoch": best_ep, "train_time_s": train_time, "params": nparams,
+                       "args": vars(args)}, f, indent=1)
+    onnx_path = os.path.join(args.out, "chromosome_classifier.onnx")
+    export_onnx(model, onnx_path)
+    print(f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
