@@ -794,7 +794,7 @@ fn write_object(
         o.polarity.label(),
         o.rotation_deg,
         json(&Rle::encode(&o.pixels))?,
-        json(&o.polygon)?,
+        json(&o.outline())?,
         json(&o.probabilities)?,
         json(&o.flags)?,
         o.rejected,
@@ -868,7 +868,9 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
         polarity,
         rotation,
         rle,
-        polygon,
+        // The stored outline is derived from the mask for readers of the
+        // database (exports); the state derives it again when needed.
+        _polygon,
         probs,
         flags,
         rejected,
@@ -899,7 +901,6 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
                 accepted,
                 flags: from_json(&flags)?,
                 probabilities: from_json(&probs)?,
-                polygon: from_json(&polygon)?,
                 producer: Producer {
                     segmenter: ModelInfo::new(&sn, &sv),
                     classifier: ModelInfo::new(&cn, &cv),
@@ -1612,7 +1613,6 @@ pub fn sample_metaphase(objects: usize, seed: u64) -> NewMetaphase {
                     Vec::new()
                 },
                 probabilities: vec![1.0 / 24.0; 24],
-                polygon: vec![(0.0, 0.0), (3.0, 0.0), (3.0, 4.0)],
                 producer: producer.clone(),
             },
         );

@@ -42,12 +42,25 @@ pub struct CellObject {
     pub flags: Vec<ObjectFlag>,
     /// Class probabilities, indexed by class.
     pub probabilities: Vec<f64>,
-    /// Outline in image coordinates as segmented.
-    pub polygon: Vec<(f64, f64)>,
     pub producer: Producer,
 }
 
 impl CellObject {
+    /// Outline of the current mask in image coordinates (pixel corners,
+    /// simplified), derived so it can never go stale after a mask edit.
+    pub fn outline(&self) -> Vec<(f64, f64)> {
+        use crate::domain::geometry::contour::{simplify_closed, trace_outline};
+        let pixels: Vec<(usize, usize)> = self
+            .pixels
+            .iter()
+            .map(|&(x, y)| (x as usize, y as usize))
+            .collect();
+        simplify_closed(
+            &trace_outline(&crate::domain::raster::Region::from_pixels(&pixels)),
+            0.5,
+        )
+    }
+
     /// True when the object needs a decision before sign-off: it is flagged
     /// for class entropy, not rejected, not accepted and not reclassified.
     pub fn entropy_unresolved(&self) -> bool {
@@ -104,7 +117,6 @@ impl CellState {
                     accepted: false,
                     flags: o.flags.clone(),
                     probabilities: o.prediction.probabilities.to_vec(),
-                    polygon: o.geometry.outline.clone(),
                     producer: producer.clone(),
                 };
                 (o.id, object)
@@ -556,7 +568,6 @@ mod tests {
                     accepted: false,
                     flags: vec![ObjectFlag::HighEntropy],
                     probabilities: vec![0.5; 2],
-                    polygon: vec![(0.0, 0.0), (1.0, 1.0)],
                     producer: Producer {
                         segmenter: ModelInfo::new("s", "1"),
                         classifier: ModelInfo::new("c", "1"),
@@ -565,6 +576,31 @@ mod tests {
             );
         }
         state
+    }
+
+    #[test]
+    fn the_outline_follows_mask_strokes() {
+        let mut rng = Rng::new(3);
+        let mut state = sample_state(&mut rng);
+        let id = ObjectId(0);
+        if let Some(o) = state.objects.get_mut(&id) {
+            o.pixels = (0..3u32)
+                .flat_map(|y| (0..3u32).map(move |x| (x, y)))
+                .collect();
+        }
+        let area = |s: &CellState| {
+            crate::domain::geometry::contour::polygon_area(&s.objects[&id].outline())
+        };
+        assert_eq!(area(&state), 9.0);
+        let stroke = Edit::MaskStroke {
+            object: id,
+            added: vec![(3, 0), (3, 1), (3, 2)],
+            removed: vec![(0, 0)],
+        };
+        stroke.apply(&mut state).unwrap();
+        assert_eq!(area(&state), 11.0);
+        stroke.invert().apply(&mut state).unwrap();
+        assert_eq!(area(&state), 9.0);
     }
 
     #[test]
