@@ -28,9 +28,8 @@
 //! partial file under the target name.
 
 use std::fs;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::codecs::png::PngEncoder;
 use image::{
@@ -508,48 +507,12 @@ pub fn save_rgb_png(
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it
-/// to `path`; the temporary file is removed on any failure.
+/// Writes `bytes` crash-safely to `path` (see `fsutil::write_atomic`).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ImageSaveError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io_error = |source: std::io::Error| ImageSaveError::Io {
+    crate::fsutil::write_atomic(path, bytes).map_err(|source| ImageSaveError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| {
-            io_error(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the path has no file name",
-            ))
-        })?
-        .to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(source) = result {
-        // Best effort: the temporary file may not exist if creation failed.
-        let _ = fs::remove_file(&tmp);
-        return Err(io_error(source));
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! - `imageio` decodes image files into domain rasters and encodes PNGs.
 //! - `pipeline` runs the stages on a file, times them and writes the outputs.
 //! - `store` keeps cases on SQLite behind the domain's `CaseRepo` port.
+//! - `infer` runs learned models (the only module naming `ort`); `fsutil`
+//!   holds the shared data directory and crash-safe file writes.
 //! - `main.rs` is a thin command-line front end over the library.
 //!
 //! Dependency rule: `domain` depends on nothing else in the crate; the other
@@ -14,6 +16,7 @@
 pub mod demo;
 pub mod domain;
 pub mod eval;
+pub mod fsutil;
 pub mod imageio;
 pub mod infer;
 pub mod karyogram_png;

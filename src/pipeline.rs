@@ -368,14 +368,8 @@ fn largest_object(density: &GrayImage) -> Region {
 
 /// Writes a file through a temporary sibling and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
-    let tmp = path.with_extension("tmp~");
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(source) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(PipelineError::Write {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes).map_err(|source| PipelineError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::ModelError;
 
@@ -146,13 +145,7 @@ impl Manifest {
     }
 }
 
-/// Lower-case hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::domain::review::sha256_hex;
 
 /// True when an actual shape (from the session) fits the promised one;
 /// `-1` (or a symbolic dimension, reported as -1) on either side matches anything.

@@ -118,8 +118,7 @@ pub fn default_db_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(DB_ENV).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    directories::ProjectDirs::from("org", "KaryoStation", "karyostation")
-        .map(|d| d.data_dir().join("cases.sqlite"))
+    crate::fsutil::user_data_dir().map(|d| d.join("cases.sqlite"))
 }
 
 /// How to open the database.
@@ -413,9 +412,7 @@ impl SqliteCaseRepo {
             };
             let folder = full.parent().map_or_else(|| self.dir(), Path::to_path_buf);
             std::fs::create_dir_all(&folder).map_err(io(&folder))?;
-            let tmp = folder.join(format!(".{sha}.{}.tmp", std::process::id()));
-            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-            std::fs::rename(&tmp, &full).map_err(io(&full))?;
+            crate::fsutil::write_atomic(&full, bytes).map_err(io(&full))?;
         }
         Ok((sha, rel))
     }
