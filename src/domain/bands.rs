@@ -102,33 +102,6 @@ pub struct Ideogram {
 }
 
 impl Ideogram {
-    /// The part of the chromosome usually measured in a metaphase: for the
-    /// acrocentrics, the satellite (the bands distal to the stalk) is
-    /// dropped, since it is faint or lost in most preparations. With it the
-    /// centromeric indices come out as measured classically (21 and 22 about
-    /// 0.3, 13 about 0.15). Positions are shifted to start at 0.
-    pub fn visible(&self) -> Ideogram {
-        let Some(first_stalk) = self
-            .bands
-            .iter()
-            .position(|b| b.stain == Stain::Stalk && b.arm == Arm::P)
-        else {
-            return self.clone();
-        };
-        let offset = self.bands[first_stalk].start;
-        Ideogram {
-            class: self.class,
-            bands: self.bands[first_stalk..]
-                .iter()
-                .map(|b| Band {
-                    start: b.start - offset,
-                    stop: b.stop - offset,
-                    ..b.clone()
-                })
-                .collect(),
-        }
-    }
-
     /// Total length in ISCN units.
     pub fn length(&self) -> f64 {
         self.bands.last().map_or(0.0, |b| b.stop)
@@ -280,11 +253,6 @@ impl BandTable {
         self.relative_lengths_by(Ideogram::length)
     }
 
-    /// Relative visible length of each class (see `Ideogram::visible`).
-    pub fn relative_visible_lengths(&self) -> [f64; CLASS_COUNT] {
-        self.relative_lengths_by(|i| i.visible().length())
-    }
-
     fn relative_lengths_by(&self, length: impl Fn(&Ideogram) -> f64) -> [f64; CLASS_COUNT] {
         let total: f64 = ChromosomeClass::all()
             .filter(|c| *c != ChromosomeClass::Y)
@@ -345,13 +313,6 @@ mod tests {
         let five = BandTable::get(BandLevel::B400).ideogram(ChromosomeClass::autosome(5).unwrap());
         let (s, e) = five.band_span("q31").unwrap();
         assert!(s < e && s > five.centromere());
-        let table = BandTable::get(BandLevel::B400);
-        let v21 = table
-            .ideogram(ChromosomeClass::autosome(21).unwrap())
-            .visible();
-        assert_eq!(v21.bands[0].stain, Stain::Stalk);
-        assert!((0.25..0.35).contains(&v21.centromeric_index()));
-        assert_eq!(five.visible(), *five);
     }
 
     #[test]
