@@ -205,25 +205,9 @@ enum CaseCommand {
         reason: Option<String>,
     },
     /// Undo the latest correction of a cell (or of the case karyotype).
-    Undo {
-        accession: String,
-        #[arg(long)]
-        metaphase: Option<i64>,
-        #[arg(long)]
-        revision: Option<u64>,
-        #[arg(long)]
-        user: Option<String>,
-    },
+    Undo(HistoryStep),
     /// Redo the latest undone correction.
-    Redo {
-        accession: String,
-        #[arg(long)]
-        metaphase: Option<i64>,
-        #[arg(long)]
-        revision: Option<u64>,
-        #[arg(long)]
-        user: Option<String>,
-    },
+    Redo(HistoryStep),
     /// Start an amendment of a signed case: a new version; the signed one stays intact.
     Amend {
         accession: String,
@@ -240,6 +224,20 @@ enum DbCommand {
     Verify,
     /// Copy the database (online backup) to a new file.
     Backup { out: PathBuf },
+}
+
+/// Which cell's history to step through, and on which revision.
+#[derive(clap::Args)]
+struct HistoryStep {
+    accession: String,
+    /// The metaphase (cell); none for the case karyotype.
+    #[arg(long)]
+    metaphase: Option<i64>,
+    /// The case revision the step is based on (default: the current one).
+    #[arg(long)]
+    revision: Option<u64>,
+    #[arg(long)]
+    user: Option<String>,
 }
 
 #[derive(Subcommand, Clone)]
@@ -401,8 +399,8 @@ fn default_user(user: Option<String>) -> String {
 
 fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
     let command_kind = match &command {
-        CaseCommand::Undo { .. } => "undo",
-        CaseCommand::Redo { .. } => "redo",
+        CaseCommand::Undo(_) => "undo",
+        CaseCommand::Redo(_) => "redo",
         _ => "",
     };
     match command {
@@ -589,18 +587,18 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
             ));
             Ok(0)
         }
-        CaseCommand::Undo {
+        CaseCommand::Undo(HistoryStep {
             accession,
             metaphase,
             revision,
             user,
-        }
-        | CaseCommand::Redo {
+        })
+        | CaseCommand::Redo(HistoryStep {
             accession,
             metaphase,
             revision,
             user,
-        } => {
+        }) => {
             let undo = matches!(command_kind, "undo");
             let mut repo = open_db(db, OpenMode::Existing)?;
             let case = repo.case_detail(&accession)?.summary;
