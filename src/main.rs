@@ -348,6 +348,14 @@ fn run_demo(out: Option<PathBuf>) -> Result<usize> {
     Ok(failures)
 }
 
+/// Synthetic spreads are kept between 64 x 64 and 64 megapixels.
+fn check_spread_size(width: usize, height: usize) -> Result<()> {
+    if width < 64 || height < 64 || width.checked_mul(height).is_none_or(|p| p > 64_000_000) {
+        anyhow::bail!("spread size {width} x {height} must be at least 64 x 64 and at most 64 MP");
+    }
+    Ok(())
+}
+
 fn run_synth(
     out: &std::path::Path,
     count: usize,
@@ -366,9 +374,7 @@ fn run_synth(
         .iter()
         .map(|a| Abnormality::parse(a).map_err(anyhow::Error::msg))
         .collect::<Result<Vec<_>>>()?;
-    if width < 64 || height < 64 || width * height > 64_000_000 {
-        anyhow::bail!("spread size {width} x {height} must be at least 64 x 64 and at most 64 MP");
-    }
+    check_spread_size(width, height)?;
     for k in 0..count {
         let mut cfg = SynthConfig::new(width, height, seed + k as u64);
         cfg.sex = sex;
@@ -785,9 +791,12 @@ fn run(cli: Cli) -> Result<usize> {
                     seed,
                     width,
                     height,
-                } => serde_json::to_string_pretty(&karyostation::eval::eval_synthetic(
-                    &p, count, seed, width, height,
-                )),
+                } => {
+                    check_spread_size(width, height)?;
+                    serde_json::to_string_pretty(&karyostation::eval::eval_synthetic(
+                        &p, count, seed, width, height,
+                    ))
+                }
             }
             .context("serialising the summary")?;
             say(&json);
