@@ -518,14 +518,14 @@ pub fn generate_spread(cfg: &SynthConfig) -> SynthSpread {
         let r = 0.5 * cfg.chromosome_scale * rng.range(1.4, 2.0);
         let a = rng.range(0.0, std::f64::consts::TAU);
         let reach = 1.05;
-        let cx = (ellipse.center.0 + reach * ellipse.radii.0 * a.cos()).clamp(
-            r + margin as f64 + 2.0,
-            width as f64 - r - margin as f64 - 2.0,
-        );
-        let cy = (ellipse.center.1 + reach * ellipse.radii.1 * a.sin()).clamp(
-            r + margin as f64 + 2.0,
-            height as f64 - r - margin as f64 - 2.0,
-        );
+        // `min` then `max` (not `clamp`): on a tiny image the bounds cross
+        // and the nucleus simply sits at the lower bound.
+        let cx = (ellipse.center.0 + reach * ellipse.radii.0 * a.cos())
+            .min(width as f64 - r - margin as f64 - 2.0)
+            .max(r + margin as f64 + 2.0);
+        let cy = (ellipse.center.1 + reach * ellipse.radii.1 * a.sin())
+            .min(height as f64 - r - margin as f64 - 2.0)
+            .max(r + margin as f64 + 2.0);
         let clumps = (0..40)
             .map(|_| {
                 let (ca, cr) = (rng.range(0.0, std::f64::consts::TAU), r * rng.f64().sqrt());

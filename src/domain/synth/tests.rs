@@ -376,3 +376,11 @@ fn abnormality_notation_round_trips() {
         assert!(Abnormality::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    for (w, h) in [(0, 0), (1, 1), (3, 576), (576, 3), (40, 40), (64, 64)] {
+        let spread = generate_spread(&SynthConfig::new(w, h, 5));
+        assert_eq!(spread.image.width(), w.max(1));
+    }
+}
