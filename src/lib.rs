@@ -8,11 +8,19 @@
 //! - `store` keeps cases on SQLite behind the domain's `CaseRepo` port.
 //! - `infer` runs learned models (the only module naming `ort`); `fsutil`
 //!   holds the shared data directory and crash-safe file writes.
-//! - `main.rs` is a thin command-line front end over the library.
+//! - `casework` imports files into cases and seeds the demo case.
+//! - `app` (feature `gui`) holds the window's state, its commands and the
+//!   background jobs; `ui` (feature `gui`) draws with egui and only emits
+//!   commands. `ui` never names rusqlite, ort or tokio.
+//! - `main.rs` is a thin front end: the window by default, or a subcommand.
 //!
 //! Dependency rule: `domain` depends on nothing else in the crate; the other
-//! modules depend on `domain`; nothing depends on `main.rs`.
+//! modules depend on `domain`; `app` depends on all of them, `ui` on `app`
+//! and `domain`; nothing depends on `main.rs`.
 
+#[cfg(feature = "gui")]
+pub mod app;
+pub mod casework;
 pub mod demo;
 pub mod domain;
 pub mod eval;
@@ -23,3 +31,5 @@ pub mod karyogram_png;
 pub mod pipeline;
 pub mod report;
 pub mod store;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -25,6 +25,9 @@ struct Cli {
     /// Case database file (default: $KARYOSTATION_DB, else cases.sqlite in the user data directory).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// Window only: save a screenshot of the window to this PNG once the case is shown, then quit.
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -397,6 +400,66 @@ fn open_db(db: Option<PathBuf>, mode: OpenMode) -> Result<SqliteCaseRepo> {
     Ok(SqliteCaseRepo::open(&path, mode)?)
 }
 
+/// Opens the window on the case database (the demo case is created and
+/// analysed on first start). A database that cannot be opened gets a
+/// screen saying so, not a crash.
+fn run_gui(db: Option<PathBuf>, screenshot: Option<PathBuf>) -> Result<usize> {
+    use karyostation::app::{AppState, Db, Prefs};
+    use karyostation::ui::{KaryoApp, PREFS_KEY};
+    let db = match db_path(db) {
+        Ok(path) => match SqliteCaseRepo::open(&path, OpenMode::Create) {
+            Ok(repo) => Db::Open(Box::new(repo)),
+            Err(e) => Db::Failed {
+                path,
+                reason: e.to_string(),
+            },
+        },
+        Err(e) => Db::Failed {
+            path: PathBuf::from("(no location)"),
+            reason: format!("{e:#}"),
+        },
+    };
+    let (classifier, notice) = select_classifier(ModelChoice::Auto)?;
+    let pipeline = Pipeline {
+        classifier,
+        ..Pipeline::default()
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("KaryoStation")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size([800.0, 560.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Wgpu,
+        persist_window: screenshot.is_none(),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "KaryoStation",
+        options,
+        Box::new(move |cc| {
+            let mut prefs: Prefs = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, PREFS_KEY))
+                .unwrap_or_default();
+            if screenshot.is_some() {
+                prefs = Prefs::default();
+            }
+            let ctx = cc.egui_ctx.clone();
+            let waker = std::sync::Arc::new(move || ctx.request_repaint());
+            let mut state = AppState::new(db, pipeline, notice, prefs, waker)?;
+            state.ensure_demo_case();
+            let app = KaryoApp::new(state);
+            Ok(Box::new(match screenshot {
+                Some(path) => app.with_screenshot(path, 3000),
+                None => app,
+            }))
+        }),
+    );
+    result.map_err(|e| anyhow::anyhow!("the window could not start: {e}"))?;
+    Ok(0)
+}
+
 fn default_user(user: Option<String>) -> String {
     user.or_else(|| std::env::var("USER").ok())
         .filter(|u| !u.trim().is_empty())
@@ -721,7 +784,7 @@ fn run(cli: Cli) -> Result<usize> {
     match cli.command {
         Some(Command::Case { command }) => run_case(cli.db, command),
         Some(Command::Db { command }) => run_db(cli.db, command),
-        None => run_demo(None),
+        None => run_gui(cli.db, cli.screenshot),
         Some(Command::Demo { out }) => run_demo(out),
         Some(Command::Iscn { action }) => run_iscn(action),
         Some(Command::Synth {

@@ -9,7 +9,7 @@ use crate::domain::analysis::{AnalysisParams, MetaphaseAnalysis, arrange_cell, m
 use crate::domain::classify::builtin::BuiltinClassifier;
 use crate::domain::classify::{BatchContext, ChromosomeFeatures, Prediction};
 use crate::domain::geometry;
-use crate::domain::modality::{ModalityChoice, density, resolve};
+use crate::domain::modality::{Modality, ModalityChoice, density, resolve};
 use crate::domain::ports::{
     BuiltinSegmenter, ChromosomeClassifier, ClassifyError, SegmentationError, Segmenter,
 };
@@ -301,6 +301,37 @@ impl Pipeline {
         })?;
         write_atomic(&out_dir.join("analysis.json"), &json)?;
         Ok(report)
+    }
+
+    /// Classifies one object of a spread on its own: a piece the reviewer
+    /// cut off or drew. `None` when it is too small to measure or the
+    /// classifier fails (the piece then stays unassigned).
+    pub fn assess_object(
+        &self,
+        gray: &GrayImage,
+        modality: Modality,
+        pixels: &std::collections::BTreeSet<(u32, u32)>,
+    ) -> Option<Prediction> {
+        let px: Vec<(usize, usize)> = pixels
+            .iter()
+            .map(|&(x, y)| (x as usize, y as usize))
+            .filter(|&(x, y)| x < gray.width() && y < gray.height())
+            .collect();
+        if px.len() < 12 {
+            return None;
+        }
+        let region = Region::from_pixels(&px);
+        let dens = density(gray, modality);
+        let geo = geometry::measure(&dens, &region)?;
+        let half = (geo.straightened.width().max(1) - 1) / 2;
+        let gband = crate::domain::analysis::gband_look(gray, modality);
+        let crop = geometry::straighten(&gband, &region, &geo.axis, half, 255.0, true);
+        let features = ChromosomeFeatures::from_geometry(&geo, crop);
+        self.classifier
+            .classify(std::slice::from_ref(&features), BatchContext::Independent)
+            .ok()?
+            .into_iter()
+            .next()
     }
 
     /// Classifies images that each hold one chromosome; polarity is relative

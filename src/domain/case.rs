@@ -31,6 +31,8 @@ pub struct CaseSummary {
     pub revision: u64,
     pub metaphases: u32,
     pub karyotype: String,
+    /// When this version was created (UTC, ISO 8601).
+    pub created_at: String,
 }
 
 /// One metaphase of a case, summarised.

@@ -967,7 +967,8 @@ pub fn case_content_hash(conn: &Connection, case: CaseId) -> Result<String, Stor
 fn summary(conn: &Connection, id: CaseId) -> Result<CaseSummary, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT c.id, c.accession, c.version, c.patient_name, c.patient_id, c.status, c.revision,
-            c.karyotype, (SELECT count(*) FROM metaphases m WHERE m.case_id = c.id)
+            c.karyotype, (SELECT count(*) FROM metaphases m WHERE m.case_id = c.id),
+            c.created_at
          FROM cases c WHERE c.id = ?",
     )?;
     st.query_row([id.0], summary_row)
@@ -992,6 +993,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<CaseSummary, St
         revision: r.get::<_, i64>(6)? as u64,
         karyotype: r.get(7)?,
         metaphases: r.get(8)?,
+        created_at: r.get(9)?,
     }))
 }
 
@@ -1015,7 +1017,7 @@ impl CaseRepo for SqliteCaseRepo {
             let mut st = self.conn.prepare_cached(
                 "SELECT c.id, c.accession, c.version, c.patient_name, c.patient_id, c.status,
                     c.revision, c.karyotype,
-                    (SELECT count(*) FROM metaphases m WHERE m.case_id = c.id)
+                    (SELECT count(*) FROM metaphases m WHERE m.case_id = c.id), c.created_at
                  FROM cases c
                  WHERE c.version = (SELECT max(version) FROM cases v WHERE v.accession = c.accession)
                    AND (?1 = '%%' OR c.accession LIKE ?1 OR c.patient_name LIKE ?1

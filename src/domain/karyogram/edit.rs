@@ -171,6 +171,12 @@ pub enum Edit {
         into: ObjectId,
         absorbed: CellObject,
     },
+    /// A new object drawn by the reviewer (its pixels belong to no other
+    /// object).
+    Create { new: CellObject },
+    /// Remove an object entirely (the inverse of `Create`; kept whole so
+    /// that it can be undone).
+    Delete { removed: CellObject },
     /// A mask stroke: the pixels it added and removed (a sparse diff).
     MaskStroke {
         object: ObjectId,
@@ -217,6 +223,8 @@ impl Edit {
             Self::Rotate { .. } => "rotate",
             Self::Split { .. } => "split",
             Self::Merge { .. } => "merge",
+            Self::Create { .. } => "create",
+            Self::Delete { .. } => "delete",
             Self::MaskStroke { .. } => "mask_stroke",
             Self::Reject { .. } => "reject",
             Self::Restore { .. } => "restore",
@@ -241,6 +249,7 @@ impl Edit {
             | Self::Accept { object, .. } => vec![*object],
             Self::Split { object, new } => vec![*object, new.id],
             Self::Merge { into, absorbed } => vec![*into, absorbed.id],
+            Self::Create { new: o } | Self::Delete { removed: o } => vec![o.id],
             Self::KaryotypeText { .. } => Vec::new(),
             Self::Undo { inverse: e, .. } | Self::Redo { edit_again: e, .. } => e.touched(),
         }
@@ -272,6 +281,8 @@ impl Edit {
                 object: into,
                 new: absorbed,
             },
+            Self::Create { new } => Self::Delete { removed: new },
+            Self::Delete { removed } => Self::Create { new: removed },
             Self::MaskStroke {
                 object,
                 added,
@@ -352,6 +363,26 @@ impl Edit {
                 o.pixels.extend(absorbed.pixels.iter().copied());
                 state.objects.remove(&absorbed.id);
             }
+            Self::Create { new } => {
+                if state.objects.contains_key(&new.id) {
+                    return Err(EditError::ObjectExists(new.id));
+                }
+                if new.pixels.is_empty()
+                    || state
+                        .objects
+                        .values()
+                        .any(|o| !o.pixels.is_disjoint(&new.pixels))
+                {
+                    return Err(EditError::Pixels(new.id));
+                }
+                state.objects.insert(new.id, new.clone());
+            }
+            Self::Delete { removed } => {
+                if state.objects.get(&removed.id) != Some(removed) {
+                    return Err(EditError::Mismatch(removed.id));
+                }
+                state.objects.remove(&removed.id);
+            }
             Self::MaskStroke {
                 object,
                 added,
@@ -418,7 +449,7 @@ impl Edit {
         let Some(o) = state.objects.get(&object) else {
             return Self::Flip { object };
         };
-        match rng.next_u64() % 11 {
+        match rng.next_u64() % 13 {
             0 => Self::Reclassify {
                 object,
                 from: o.class,
@@ -482,6 +513,22 @@ impl Edit {
                 object,
                 accepted: !o.accepted,
             },
+            10 => Self::Delete { removed: o.clone() },
+            11 => {
+                let mut new = o.clone();
+                new.id = state.next_object_id();
+                let x = 5000 + (rng.next_u64() % 1000) as u32;
+                new.pixels = [(x, 1), (x, 2)].into_iter().collect();
+                if state
+                    .objects
+                    .values()
+                    .any(|o| !o.pixels.is_disjoint(&new.pixels))
+                {
+                    Self::Flip { object }
+                } else {
+                    Self::Create { new }
+                }
+            }
             9 => Self::KaryotypeText {
                 before: state.karyotype.clone(),
                 after: format!("46,XY,+{}", rng.next_u64() % 22 + 1),

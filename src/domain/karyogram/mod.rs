@@ -3,5 +3,7 @@
 //! The layout is computed once here and used by every renderer (the PNG
 //! export now, the GUI later), so what is shown and what is exported agree.
 
+pub mod cell_view;
 pub mod edit;
 pub mod layout;
+pub mod tools;

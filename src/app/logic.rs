@@ -1,0 +1,920 @@
+//! Applying commands and job results to the state. Runs on the UI thread
+//! after each frame's pass: only quick work here (one SQLite transaction
+//! per correction, a few milliseconds); everything slow goes to a job.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::casework::{self, DEMO_ACCESSION, Flow, ImportEvent};
+use crate::domain::case::EditRequest;
+use crate::domain::chromosome::Polarity;
+use crate::domain::classify::entropy;
+use crate::domain::ids::{MetaphaseId, ObjectId};
+use crate::domain::karyogram::cell_view::CellView;
+use crate::domain::karyogram::edit::{CellObject, Edit, Producer};
+use crate::domain::karyogram::tools::{brush_stroke, lasso_pixels, split_by_line};
+use crate::domain::modality::{ModalityChoice, resolve};
+use crate::domain::ports::{CaseRepo, ModelInfo};
+use crate::imageio::{LoadLimits, load_gray};
+use crate::store::{OpenMode, SqliteCaseRepo, StoreError};
+
+use super::jobs::JobEvent;
+use super::{AppCommand, AppState, Db, FailedCell, Gesture, Level, OpenCell, Screen, Tool};
+
+/// Smallest piece a cut may leave, pixels.
+const MIN_PIECE_PX: usize = 20;
+/// Karyogram units per crop pixel in the cell view.
+const KARYOGRAM_SCALE: f64 = 1.0;
+
+impl AppState {
+    /// Applies one command.
+    pub fn handle(&mut self, command: AppCommand) {
+        match command {
+            AppCommand::Search(text) => {
+                self.search = text;
+                self.refresh_cases();
+            }
+            AppCommand::FilterStatus(status) => self.status_filter = status,
+            AppCommand::OpenCase(accession) => self.open_case(&accession),
+            AppCommand::CreateCase(new) => self.create_case(&new),
+            AppCommand::ShowCases => {
+                self.screen = Screen::Cases;
+                self.cell = None;
+                self.refresh_cases();
+            }
+            AppCommand::ShowCase => {
+                if self.case.is_some() {
+                    self.screen = Screen::Case;
+                    self.cell = None;
+                    self.selection.clear();
+                    self.refresh_case();
+                }
+            }
+            AppCommand::Import(paths) => self.import(paths),
+            AppCommand::ImportDialog => {
+                if self.case.is_some() {
+                    self.want_import_dialog = true;
+                } else {
+                    self.say(Level::Info, "open or create a case first, then import");
+                }
+            }
+            AppCommand::OpenMetaphase(id) => self.open_metaphase(id),
+            AppCommand::StepCell(step) => self.step_cell(step),
+            AppCommand::Select(id) => {
+                self.selection.clear();
+                self.selection.extend(id);
+            }
+            AppCommand::ToggleSelect(id) => {
+                if !self.selection.remove(&id) {
+                    self.selection.insert(id);
+                }
+            }
+            AppCommand::NextFlagged => self.next_flagged(),
+            AppCommand::NextObject => self.next_object(),
+            AppCommand::SetTool(tool) => {
+                if tool == Tool::Merge || self.tool == Tool::Merge {
+                    let keep = self.selection.iter().next().copied();
+                    self.selection.clear();
+                    self.selection.extend(keep);
+                }
+                self.tool = tool;
+            }
+            AppCommand::Gesture(g) => self.gesture(g),
+            AppCommand::MergeSelected => self.merge_selected(),
+            AppCommand::Reclassify(object, to) => {
+                if let Some(o) = self.object(object) {
+                    if o.class == to {
+                        return;
+                    }
+                    let edit = Edit::Reclassify {
+                        object,
+                        from: o.class,
+                        to,
+                    };
+                    self.edit(edit);
+                }
+            }
+            AppCommand::Reject(object) => {
+                if self.object(object).is_some_and(|o| o.rejected.is_none()) {
+                    self.edit(Edit::Reject {
+                        object,
+                        reason: "rejected by the reviewer".into(),
+                    });
+                    self.selection.remove(&object);
+                }
+            }
+            AppCommand::Restore(object) => {
+                if let Some(reason) = self.object(object).and_then(|o| o.rejected.clone()) {
+                    self.edit(Edit::Restore { object, reason });
+                }
+            }
+            AppCommand::Accept(object) => {
+                if let Some(o) = self.object(object) {
+                    let accepted = !o.accepted;
+                    self.edit(Edit::Accept { object, accepted });
+                }
+            }
+            AppCommand::Undo => self.undo_redo(true),
+            AppCommand::Redo => self.undo_redo(false),
+            AppCommand::CancelJob(id) => self.jobs.cancel(id),
+            AppCommand::SetPrefs(prefs) => self.prefs = *prefs,
+            AppCommand::SetBrush(radius) => self.prefs.brush_radius = radius.clamp(1.0, 60.0),
+            AppCommand::DismissMessages => self.messages.clear(),
+            AppCommand::ToggleHelp => self.show_help = !self.show_help,
+        }
+    }
+
+    fn object(&self, id: ObjectId) -> Option<&CellObject> {
+        self.cell.as_ref().and_then(|c| c.state.objects.get(&id))
+    }
+
+    /// Reloads the case list from the store.
+    pub fn refresh_cases(&mut self) {
+        let search = Some(self.search.as_str()).filter(|s| !s.trim().is_empty());
+        let result = match &self.db {
+            Db::Open(repo) => repo.list_cases(search),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(cases) => self.cases = cases,
+            Err(e) => self.say(Level::Error, format!("cannot list cases: {e}")),
+        }
+    }
+
+    fn refresh_case(&mut self) {
+        let Some(accession) = self.case.as_ref().map(|c| c.summary.accession.clone()) else {
+            return;
+        };
+        let result = match &self.db {
+            Db::Open(repo) => repo.case_detail(&accession),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(detail) => {
+                let missing: Vec<MetaphaseId> = detail
+                    .metaphases
+                    .iter()
+                    .map(|m| m.id)
+                    .filter(|id| !self.thumbnails.contains_key(id))
+                    .collect();
+                self.case = Some(detail);
+                self.start_thumbnails(&missing);
+            }
+            Err(e) => self.say(Level::Error, format!("cannot read case {accession}: {e}")),
+        }
+    }
+
+    fn open_case(&mut self, accession: &str) {
+        let result = match &self.db {
+            Db::Open(repo) => repo.case_detail(accession),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(detail) => {
+                self.case = Some(detail);
+                self.cell = None;
+                self.selection.clear();
+                self.screen = Screen::Case;
+                self.refresh_case();
+            }
+            Err(e) => self.say(Level::Error, format!("cannot open case {accession}: {e}")),
+        }
+    }
+
+    fn create_case(&mut self, new: &crate::domain::case::NewCase) {
+        let user = self.prefs.user.clone();
+        let result = match &mut self.db {
+            Db::Open(repo) => repo.create_case(new, &user),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(summary) => {
+                self.say(Level::Info, format!("case {} created", summary.accession));
+                self.refresh_cases();
+                self.open_case(&summary.accession);
+            }
+            Err(e) => self.say(Level::Error, format!("cannot create the case: {e}")),
+        }
+    }
+
+    /// Creates the demo case and imports its spreads in the background
+    /// when the database does not have it yet. Opens the demo case.
+    pub fn ensure_demo_case(&mut self) {
+        let user = self.prefs.user.clone();
+        let created = match &mut self.db {
+            Db::Open(repo) => casework::create_demo_case(repo, &user),
+            Db::Failed { .. } => return,
+        };
+        match created {
+            Ok(true) => {
+                self.refresh_cases();
+                self.open_case(DEMO_ACCESSION);
+                let scratch = self.scratch_dir.clone();
+                match casework::write_demo_spreads(&scratch) {
+                    Ok(files) => self.start_import(DEMO_ACCESSION.to_string(), files, "Demo case"),
+                    Err(e) => self.say(Level::Error, format!("cannot prepare the demo case: {e}")),
+                }
+            }
+            Ok(false) => {
+                if self.case.is_none() {
+                    self.open_case(DEMO_ACCESSION);
+                }
+            }
+            Err(e) => self.say(Level::Error, format!("cannot create the demo case: {e}")),
+        }
+    }
+
+    fn import(&mut self, paths: Vec<PathBuf>) {
+        let Some(case) = self.case.as_ref() else {
+            self.say(Level::Info, "open or create a case first, then import");
+            return;
+        };
+        if case.summary.status.is_read_only() {
+            let text = format!(
+                "case {} is {}: amend it to add cells",
+                case.summary.accession, case.summary.status
+            );
+            self.say(Level::Warning, text);
+            return;
+        }
+        let accession = case.summary.accession.clone();
+        let (files, problems) = casework::expand_inputs(&paths);
+        for (path, reason) in problems {
+            self.fail_cell(&accession, &path.display().to_string(), &reason);
+        }
+        if !files.is_empty() {
+            self.start_import(accession, files, "Import");
+        }
+    }
+
+    fn fail_cell(&mut self, accession: &str, file: &str, reason: &str) {
+        self.say(Level::Warning, format!("{file}: {reason}"));
+        self.failed_cells
+            .entry(accession.to_string())
+            .or_default()
+            .push(FailedCell {
+                file: file.to_string(),
+                reason: reason.to_string(),
+            });
+    }
+
+    fn start_import(&mut self, accession: String, files: Vec<PathBuf>, title: &str) {
+        let Some(db_path) = self.repo().map(|r| r.path().to_path_buf()) else {
+            return;
+        };
+        let pipeline = self.pipeline.clone();
+        let user = self.prefs.user.clone();
+        let title = format!("{title}: {} file(s) into {accession}", files.len());
+        self.jobs.spawn(title, true, move |ctx| {
+            let mut repo = match SqliteCaseRepo::open(&db_path, OpenMode::Existing) {
+                Ok(r) => r,
+                Err(e) => return Some(format!("cannot open the case database: {e}")),
+            };
+            let total = files.len();
+            let result =
+                casework::import_files(&mut repo, &pipeline, &accession, &files, &user, |event| {
+                    match event {
+                        ImportEvent::Started { index, path, .. } => {
+                            let name = path.file_name().map_or_else(
+                                || path.display().to_string(),
+                                |n| n.to_string_lossy().into_owned(),
+                            );
+                            ctx.progress(index, total, format!("analysing {name}"));
+                        }
+                        ImportEvent::Imported { metaphase, .. } => {
+                            ctx.send(JobEvent::Imported {
+                                job: ctx.id,
+                                metaphase,
+                            });
+                        }
+                        ImportEvent::Failed { path, reason } => ctx.send(JobEvent::ImportFailed {
+                            job: ctx.id,
+                            file: path.display().to_string(),
+                            reason,
+                        }),
+                    }
+                    if ctx.cancelled() {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
+                });
+            match result {
+                Ok(cells) if ctx.cancelled() => Some(format!(
+                    "cancelled after {} of {total} file(s)",
+                    cells.len()
+                )),
+                Ok(_) => {
+                    ctx.progress(total, total, "done");
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            }
+        });
+    }
+
+    fn start_thumbnails(&mut self, ids: &[MetaphaseId]) {
+        let Some(case) = self.case.as_ref() else {
+            return;
+        };
+        let Some(dir) = self.repo().map(SqliteCaseRepo::dir) else {
+            return;
+        };
+        let items: Vec<(MetaphaseId, PathBuf)> = case
+            .metaphases
+            .iter()
+            .filter(|m| ids.contains(&m.id))
+            .map(|m| (m.id, dir.join(&m.image_path)))
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        self.jobs.spawn("Thumbnails", false, move |ctx| {
+            for (i, (id, path)) in items.iter().enumerate() {
+                if ctx.cancelled() {
+                    break;
+                }
+                ctx.progress(i, items.len(), "");
+                let result = load_gray(path, &LoadLimits::default())
+                    .map(|l| thumbnail(&l.gray, 192))
+                    .map_err(|e| e.to_string());
+                ctx.send(JobEvent::Thumbnail {
+                    metaphase: *id,
+                    result,
+                });
+            }
+            None
+        });
+    }
+
+    fn open_metaphase(&mut self, id: MetaphaseId) {
+        let Some(summary) = self
+            .case
+            .as_ref()
+            .and_then(|c| c.metaphases.iter().find(|m| m.id == id).cloned())
+        else {
+            return;
+        };
+        let result = match &self.db {
+            Db::Open(repo) => repo.cell(id).map(|state| (state, repo.dir())),
+            Db::Failed { .. } => return,
+        };
+        let (state, dir) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.say(Level::Error, format!("cannot read cell {id}: {e}"));
+                return;
+            }
+        };
+        // Keep the decoded image when reopening the same cell.
+        let image = self
+            .cell
+            .take()
+            .filter(|c| c.summary.id == id)
+            .and_then(|c| c.image);
+        let needs_image = image.is_none();
+        self.cell = Some(OpenCell {
+            summary: summary.clone(),
+            state,
+            image,
+            image_problem: None,
+            view: None,
+            view_generation: 0,
+            generation: 0,
+        });
+        self.selection.clear();
+        self.screen = Screen::Metaphase;
+        if needs_image {
+            let path = dir.join(&summary.image_path);
+            self.jobs.spawn("Loading spread", false, move |ctx| {
+                let result = load_gray(&path, &LoadLimits::default())
+                    .map(|l| {
+                        let modality = resolve(ModalityChoice::Auto, &l.gray);
+                        (l.gray, modality)
+                    })
+                    .map_err(|e| e.to_string());
+                ctx.send(JobEvent::CellImage {
+                    metaphase: id,
+                    result,
+                });
+                None
+            });
+        } else {
+            self.start_derive();
+        }
+    }
+
+    fn step_cell(&mut self, step: i32) {
+        let Some(case) = self.case.as_ref() else {
+            return;
+        };
+        let ids: Vec<MetaphaseId> = case.metaphases.iter().map(|m| m.id).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let current = self
+            .cell
+            .as_ref()
+            .and_then(|c| ids.iter().position(|&i| i == c.summary.id));
+        let n = ids.len() as i64;
+        let next = match current {
+            Some(i) => (i as i64 + i64::from(step)).rem_euclid(n),
+            None => 0,
+        };
+        self.open_metaphase(ids[next as usize]);
+    }
+
+    /// Recomputes the derived view of the open cell in the background.
+    fn start_derive(&mut self) {
+        let Some(cell) = self.cell.as_mut() else {
+            return;
+        };
+        let Some((gray, modality)) = cell.image.clone() else {
+            return;
+        };
+        cell.generation += 1;
+        let generation = cell.generation;
+        let metaphase = cell.summary.id;
+        let state = cell.state.clone();
+        let previous = cell.view.clone();
+        self.jobs
+            .spawn("Updating the karyogram", false, move |ctx| {
+                let view =
+                    CellView::derive(&gray, modality, &state, previous.as_ref(), KARYOGRAM_SCALE);
+                ctx.send(JobEvent::Derived {
+                    metaphase,
+                    generation,
+                    view: Box::new(view),
+                });
+                None
+            });
+    }
+
+    /// Applies what the jobs reported since the last frame.
+    pub fn poll_jobs(&mut self) {
+        let events = self.jobs.poll();
+        self.apply_job_events(events);
+    }
+
+    /// Blocks until background jobs are done (tests and headless runs).
+    pub fn wait_for_jobs(&mut self, timeout: Duration) {
+        let events = self.jobs.wait_idle(timeout);
+        self.apply_job_events(events);
+    }
+
+    fn apply_job_events(&mut self, events: Vec<JobEvent>) {
+        let mut case_changed = false;
+        for event in events {
+            match event {
+                JobEvent::Progress { .. } => {}
+                JobEvent::Imported { .. } => case_changed = true,
+                JobEvent::ImportFailed { file, reason, .. } => {
+                    let accession = self
+                        .case
+                        .as_ref()
+                        .map(|c| c.summary.accession.clone())
+                        .unwrap_or_default();
+                    self.fail_cell(&accession, &file, &reason);
+                }
+                JobEvent::Finished { problem, .. } => {
+                    if let Some(p) = problem {
+                        self.say(Level::Warning, p);
+                    }
+                    case_changed = true;
+                }
+                JobEvent::CellImage { metaphase, result } => {
+                    if let Some(cell) = self.cell.as_mut().filter(|c| c.summary.id == metaphase) {
+                        match result {
+                            Ok(image) => {
+                                cell.image = Some(image);
+                                self.start_derive();
+                            }
+                            Err(e) => {
+                                cell.image_problem = Some(e.clone());
+                                self.say(Level::Error, e);
+                            }
+                        }
+                    }
+                }
+                JobEvent::Thumbnail { metaphase, result } => match result {
+                    Ok(t) => {
+                        self.thumbnails.insert(metaphase, t);
+                    }
+                    Err(e) => self.say(Level::Warning, e),
+                },
+                JobEvent::Derived {
+                    metaphase,
+                    generation,
+                    view,
+                } => {
+                    if let Some(cell) = self
+                        .cell
+                        .as_mut()
+                        .filter(|c| c.summary.id == metaphase && c.generation == generation)
+                    {
+                        cell.view = Some(*view);
+                        cell.view_generation = generation;
+                    }
+                }
+            }
+        }
+        if case_changed {
+            self.refresh_cases();
+            if self.screen != Screen::Cases {
+                self.refresh_case();
+            }
+        }
+    }
+
+    /// Stores one correction of the open cell, then shows the stored state.
+    pub fn edit(&mut self, edit: Edit) {
+        let (Some(case), Some(cell)) = (self.case.as_ref(), self.cell.as_ref()) else {
+            return;
+        };
+        let request = EditRequest {
+            case: case.summary.id,
+            metaphase: Some(cell.summary.id),
+            base_revision: case.summary.revision,
+            user: self.prefs.user.clone(),
+            reason: None,
+            edit,
+        };
+        let result = match &mut self.db {
+            Db::Open(repo) => repo.apply_edit(&request),
+            Db::Failed { .. } => return,
+        };
+        self.after_store(result.map(|o| o.revision));
+    }
+
+    fn undo_redo(&mut self, undo: bool) {
+        let (Some(case), Some(cell)) = (self.case.as_ref(), self.cell.as_ref()) else {
+            return;
+        };
+        let (case_id, metaphase, base) = (case.summary.id, cell.summary.id, case.summary.revision);
+        let user = self.prefs.user.clone();
+        let result = match &mut self.db {
+            Db::Open(repo) if undo => repo.undo(case_id, Some(metaphase), base, &user),
+            Db::Open(repo) => repo.redo(case_id, Some(metaphase), base, &user),
+            Db::Failed { .. } => return,
+        };
+        self.after_store(result.map(|o| o.revision));
+    }
+
+    fn after_store(&mut self, result: Result<u64, StoreError>) {
+        match result {
+            Ok(revision) => {
+                if let Some(case) = self.case.as_mut() {
+                    case.summary.revision = revision;
+                }
+                self.reload_cell();
+            }
+            Err(StoreError::NothingTo(what)) => {
+                self.say(Level::Info, format!("nothing to {what} in this cell"));
+            }
+            Err(e @ StoreError::Stale { .. }) => {
+                self.say(
+                    Level::Warning,
+                    format!("{e}; the cell was reloaded, please repeat the correction"),
+                );
+                self.refresh_case();
+                self.reload_cell();
+            }
+            Err(e) => self.say(Level::Error, format!("the correction was not stored: {e}")),
+        }
+    }
+
+    fn reload_cell(&mut self) {
+        let Some(id) = self.cell.as_ref().map(|c| c.summary.id) else {
+            return;
+        };
+        let result = match &self.db {
+            Db::Open(repo) => repo.cell(id),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(state) => {
+                if let Some(cell) = self.cell.as_mut() {
+                    cell.state = state;
+                    let existing: Vec<ObjectId> = cell.state.objects.keys().copied().collect();
+                    self.selection.retain(|id| existing.contains(id));
+                }
+                self.start_derive();
+            }
+            Err(e) => self.say(Level::Error, format!("cannot reload cell {id}: {e}")),
+        }
+    }
+
+    fn gesture(&mut self, gesture: Gesture) {
+        let Some(cell) = self.cell.as_ref() else {
+            return;
+        };
+        let (width, height) = (cell.summary.width, cell.summary.height);
+        match gesture {
+            Gesture::Cut { a, b } => {
+                // The object the line crosses: the selected one, else the
+                // one under most of the line.
+                let line = crate::domain::karyogram::tools::segment_band(a, b, 0.75, width, height);
+                let target = cell
+                    .state
+                    .active()
+                    .filter(|o| self.selection.is_empty() || self.selection.contains(&o.id))
+                    .max_by_key(|o| o.pixels.intersection(&line).count())
+                    .filter(|o| o.pixels.intersection(&line).next().is_some())
+                    .map(|o| o.id);
+                let Some(object) = target else {
+                    self.say(Level::Info, "the cut line crosses no object");
+                    return;
+                };
+                let Some(o) = cell.state.objects.get(&object) else {
+                    return;
+                };
+                match split_by_line(&o.pixels, a, b, MIN_PIECE_PX) {
+                    Ok(pixels) => {
+                        let new = self.new_object(cell.state.next_object_id(), pixels, Some(o));
+                        self.edit(Edit::Split { object, new });
+                        self.selection.clear();
+                        self.selection.insert(object);
+                    }
+                    Err(e) => self.say(Level::Info, e.to_string()),
+                }
+            }
+            Gesture::Brush {
+                object,
+                points,
+                radius,
+                erase,
+            } => {
+                let Some(o) = cell.state.objects.get(&object) else {
+                    return;
+                };
+                let covered = brush_stroke(&points, radius, width, height);
+                let (added, removed): (Vec<(u32, u32)>, Vec<(u32, u32)>) = if erase {
+                    (
+                        Vec::new(),
+                        covered.intersection(&o.pixels).copied().collect(),
+                    )
+                } else {
+                    let taken = |p: &(u32, u32)| {
+                        cell.state
+                            .objects
+                            .values()
+                            .any(|other| other.id != object && other.pixels.contains(p))
+                    };
+                    (
+                        covered
+                            .difference(&o.pixels)
+                            .filter(|p| !taken(p))
+                            .copied()
+                            .collect(),
+                        Vec::new(),
+                    )
+                };
+                if added.is_empty() && removed.is_empty() {
+                    return;
+                }
+                if removed.len() == o.pixels.len() {
+                    self.say(
+                        Level::Info,
+                        "erasing would remove the whole object: reject it instead",
+                    );
+                    return;
+                }
+                self.edit(Edit::MaskStroke {
+                    object,
+                    added,
+                    removed,
+                });
+            }
+            Gesture::Lasso { outline } => {
+                let inside = lasso_pixels(&outline, width, height);
+                let free: std::collections::BTreeSet<(u32, u32)> = inside
+                    .into_iter()
+                    .filter(|p| !cell.state.objects.values().any(|o| o.pixels.contains(p)))
+                    .collect();
+                let free = self.foreground_only(free);
+                if free.len() < MIN_PIECE_PX {
+                    self.say(
+                        Level::Info,
+                        "the drawn outline encloses no free chromosome pixels",
+                    );
+                    return;
+                }
+                let id = cell.state.next_object_id();
+                let new = self.new_object(id, free, None);
+                self.edit(Edit::Create { new });
+                self.selection.clear();
+                self.selection.insert(id);
+            }
+        }
+    }
+
+    /// Of the pixels a lasso encloses, those that look like chromosome
+    /// (darker than the local background in G-band look); all of them when
+    /// the image is not loaded or the test keeps too few.
+    fn foreground_only(
+        &self,
+        pixels: std::collections::BTreeSet<(u32, u32)>,
+    ) -> std::collections::BTreeSet<(u32, u32)> {
+        let Some((gray, modality)) = self.cell.as_ref().and_then(|c| c.image.as_ref()) else {
+            return pixels;
+        };
+        let look = crate::domain::analysis::gband_look(gray, *modality);
+        let values: Vec<u8> = pixels
+            .iter()
+            .filter(|&&(x, y)| (x as usize) < look.width() && (y as usize) < look.height())
+            .map(|&(x, y)| look.at(x as usize, y as usize))
+            .collect();
+        if values.is_empty() {
+            return pixels;
+        }
+        let mut hist = [0u32; 256];
+        for v in &values {
+            hist[*v as usize] += 1;
+        }
+        let t = crate::domain::segmentation::filters::otsu_threshold(&hist);
+        let kept: std::collections::BTreeSet<(u32, u32)> = pixels
+            .iter()
+            .filter(|&&(x, y)| {
+                (x as usize) < look.width()
+                    && (y as usize) < look.height()
+                    && look.at(x as usize, y as usize) <= t
+            })
+            .copied()
+            .collect();
+        if kept.len() * 5 < pixels.len() {
+            pixels
+        } else {
+            kept
+        }
+    }
+
+    /// A new object of the open cell, classified on its own.
+    fn new_object(
+        &self,
+        id: ObjectId,
+        pixels: std::collections::BTreeSet<(u32, u32)>,
+        from: Option<&CellObject>,
+    ) -> CellObject {
+        let prediction = self
+            .cell
+            .as_ref()
+            .and_then(|c| c.image.as_ref())
+            .and_then(|(gray, modality)| self.pipeline.assess_object(gray, *modality, &pixels));
+        let (class, probabilities, polarity, flags) = match &prediction {
+            Some(p) => {
+                let mut flags = Vec::new();
+                if entropy(&p.probabilities) > self.pipeline.params.entropy_threshold {
+                    flags.push(crate::domain::analysis::ObjectFlag::HighEntropy);
+                }
+                (
+                    Some(p.top_class()),
+                    p.probabilities.to_vec(),
+                    p.polarity,
+                    flags,
+                )
+            }
+            None => (None, Vec::new(), Polarity::PUp, Vec::new()),
+        };
+        let slot = self.cell.as_ref().map_or(0, |c| {
+            c.state
+                .active()
+                .filter(|o| o.class == class && class.is_some())
+                .map(|o| o.slot + 1)
+                .max()
+                .unwrap_or(0)
+        });
+        let producer = from.map_or_else(
+            || Producer {
+                segmenter: ModelInfo::new("reviewer", "1"),
+                classifier: self.pipeline.classifier.info(),
+            },
+            |o| Producer {
+                segmenter: ModelInfo::new("reviewer", "1"),
+                classifier: o.producer.classifier.clone(),
+            },
+        );
+        CellObject {
+            id,
+            class,
+            proposed: class,
+            slot,
+            polarity,
+            rotation_deg: 0,
+            pixels,
+            rejected: None,
+            accepted: false,
+            flags,
+            probabilities,
+            producer,
+        }
+    }
+
+    fn merge_selected(&mut self) {
+        let Some(cell) = self.cell.as_ref() else {
+            return;
+        };
+        let picked: Vec<&CellObject> = self
+            .selection
+            .iter()
+            .filter_map(|id| cell.state.objects.get(id))
+            .filter(|o| o.rejected.is_none())
+            .collect();
+        if picked.len() < 2 {
+            self.say(Level::Info, "pick two or more objects to merge");
+            return;
+        }
+        // The largest keeps its id and class; the others are absorbed, one
+        // edit each (undo takes them back one by one).
+        let into = picked
+            .iter()
+            .max_by_key(|o| (o.pixels.len(), std::cmp::Reverse(o.id)))
+            .map(|o| o.id);
+        let Some(into) = into else {
+            return;
+        };
+        let absorbed: Vec<CellObject> = picked
+            .iter()
+            .filter(|o| o.id != into)
+            .map(|o| (*o).clone())
+            .collect();
+        for a in absorbed {
+            self.edit(Edit::Merge { into, absorbed: a });
+        }
+        self.selection.clear();
+        self.selection.insert(into);
+    }
+
+    fn flagged_order(&self) -> Vec<ObjectId> {
+        let Some(cell) = self.cell.as_ref() else {
+            return Vec::new();
+        };
+        let mut flagged: Vec<(f64, ObjectId)> = cell
+            .state
+            .active()
+            .filter(|o| !o.flags.is_empty() && !o.accepted)
+            .map(|o| (entropy(&o.probabilities), o.id))
+            .collect();
+        flagged.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        flagged.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn next_flagged(&mut self) {
+        let order = self.flagged_order();
+        self.select_next_in(&order, "no flagged objects left in this cell");
+    }
+
+    fn next_object(&mut self) {
+        let order: Vec<ObjectId> = self
+            .cell
+            .as_ref()
+            .map(|c| c.state.active().map(|o| o.id).collect())
+            .unwrap_or_default();
+        self.select_next_in(&order, "this cell has no objects");
+    }
+
+    fn select_next_in(&mut self, order: &[ObjectId], empty: &str) {
+        if order.is_empty() {
+            self.say(Level::Info, empty.to_string());
+            return;
+        }
+        let current = self
+            .selection
+            .iter()
+            .next()
+            .and_then(|s| order.iter().position(|o| o == s));
+        let next = current.map_or(0, |i| (i + 1) % order.len());
+        self.selection.clear();
+        self.selection.insert(order[next]);
+    }
+}
+
+/// A gray thumbnail no larger than `max_side` on either side.
+pub fn thumbnail(
+    gray: &crate::domain::raster::GrayImage,
+    max_side: usize,
+) -> crate::domain::raster::GrayImage {
+    let (w, h) = (gray.width().max(1), gray.height().max(1));
+    let scale = (max_side as f64 / w.max(h) as f64).min(1.0);
+    let (tw, th) = (
+        ((w as f64 * scale).round() as usize).max(1),
+        ((h as f64 * scale).round() as usize).max(1),
+    );
+    let mut out = crate::domain::raster::GrayImage::new(tw, th, 0);
+    for y in 0..th {
+        for x in 0..tw {
+            // Box filter over the source pixels of this thumbnail pixel.
+            let (x0, x1) = (x * w / tw, ((x + 1) * w / tw).max(x * w / tw + 1));
+            let (y0, y1) = (y * h / th, ((y + 1) * h / th).max(y * h / th + 1));
+            let mut sum = 0u64;
+            let mut n = 0u64;
+            for yy in y0..y1.min(h) {
+                for xx in x0..x1.min(w) {
+                    sum += u64::from(gray.at(xx, yy));
+                    n += 1;
+                }
+            }
+            out.set(x as i64, y as i64, (sum / n.max(1)) as u8);
+        }
+    }
+    out
+}

@@ -1,0 +1,316 @@
+//! Behaviour and snapshot tests of the window (egui_kittest, headless;
+//! snapshots render on Mesa lavapipe, `UPDATE_SNAPSHOTS=1` rewrites them).
+#![cfg(feature = "gui")]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::{Pos2, pos2};
+use egui_kittest::Harness;
+use kittest::Queryable as _;
+
+use karyostation::app::{AppCommand, AppState, Db, Prefs, Screen};
+use karyostation::casework::{DEMO_ACCESSION, seed_demo_case};
+use karyostation::domain::ids::ObjectId;
+use karyostation::domain::ports::CaseRepo;
+use karyostation::pipeline::Pipeline;
+use karyostation::store::{OpenMode, SqliteCaseRepo};
+use karyostation::ui::KaryoApp;
+
+/// The demo case, analysed with the built-in pipeline (deterministic), in
+/// a fresh database under `dir`.
+fn demo_app(dir: &Path) -> KaryoApp {
+    let db = dir.join("cases.sqlite");
+    let mut repo = SqliteCaseRepo::open(&db, OpenMode::Create).unwrap();
+    let failures = seed_demo_case(
+        &mut repo,
+        &Pipeline::default(),
+        &dir.join("scratch"),
+        "tester",
+    )
+    .unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    let prefs = Prefs {
+        user: "tester".into(),
+        ..Prefs::default()
+    };
+    let state = AppState::new(
+        Db::Open(Box::new(repo)),
+        Pipeline::default(),
+        None,
+        prefs,
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    KaryoApp::new(state)
+}
+
+fn harness(app: KaryoApp) -> Harness<'static, KaryoApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 860.0))
+        .build_ui_state(|ui, app: &mut KaryoApp| app.frame_ui(ui), app)
+}
+
+/// Runs frames and waits for background jobs until `done` holds.
+fn settle(h: &mut Harness<'static, KaryoApp>, done: impl Fn(&KaryoApp) -> bool) {
+    for _ in 0..60 {
+        h.run_steps(2);
+        h.state_mut().state.wait_for_jobs(Duration::from_secs(60));
+        h.run_steps(2);
+        if done(h.state()) {
+            return;
+        }
+    }
+    panic!("the window did not settle");
+}
+
+/// Opens the demo case and its first cell by clicking, and waits until
+/// the cell's view is derived.
+fn open_first_cell(h: &mut Harness<'static, KaryoApp>) {
+    h.state_mut()
+        .push(AppCommand::OpenCase(DEMO_ACCESSION.to_string()));
+    settle(h, |a| a.state.screen == Screen::Case);
+    settle(h, |a| a.state.thumbnails.len() == 8);
+    // The gallery has one "Open" button per cell.
+    let opens = h.get_all_by_label("Open").count();
+    assert_eq!(opens, 8);
+    h.get_all_by_label("Open").next().unwrap().click();
+    settle(h, |a| {
+        a.state.screen == Screen::Metaphase
+            && a.state.cell.as_ref().is_some_and(|c| c.view.is_some())
+    });
+}
+
+/// A cut line across the longest active object: through its centroid,
+/// perpendicular to its main axis, reaching past both sides.
+fn cut_line(app: &KaryoApp) -> (ObjectId, (f64, f64), (f64, f64)) {
+    let cell = app.state.cell.as_ref().unwrap();
+    let o = cell.state.active().max_by_key(|o| o.pixels.len()).unwrap();
+    let n = o.pixels.len() as f64;
+    let (mx, my) = o.pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| {
+        (sx + f64::from(x) + 0.5, sy + f64::from(y) + 0.5)
+    });
+    let (mx, my) = (mx / n, my / n);
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for &(x, y) in &o.pixels {
+        let (dx, dy) = (f64::from(x) + 0.5 - mx, f64::from(y) + 0.5 - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    // Perpendicular to the main axis.
+    let (px, py) = (-angle.sin(), angle.cos());
+    let r = 25.0;
+    (o.id, (mx - px * r, my - py * r), (mx + px * r, my + py * r))
+}
+
+/// Asserts two cell states are equal, naming the first object that differs
+/// (the full states are too large to print).
+fn assert_same_cell(
+    a: &karyostation::domain::karyogram::edit::CellState,
+    b: &karyostation::domain::karyogram::edit::CellState,
+    what: &str,
+) {
+    let ka: Vec<_> = a.objects.keys().collect();
+    let kb: Vec<_> = b.objects.keys().collect();
+    assert_eq!(ka, kb, "{what}: object ids differ");
+    for (id, o) in &a.objects {
+        let p = &b.objects[id];
+        assert!(o.pixels == p.pixels, "{what}: pixels of {id} differ");
+        assert!(
+            o.class == p.class && o.slot == p.slot,
+            "{what}: class of {id} differs"
+        );
+        assert!(
+            o == p,
+            "{what}: object {id} differs: {:?} vs {:?}",
+            (o.flags.clone(), o.polarity, o.probabilities.len()),
+            (p.flags.clone(), p.polarity, p.probabilities.len())
+        );
+    }
+    assert_eq!(a.karyotype, b.karyotype, "{what}: karyotype differs");
+}
+
+fn screen(app: &KaryoApp, p: (f64, f64)) -> Pos2 {
+    app.metaphase.screen_from_image(p)
+}
+
+#[test]
+fn split_by_a_drawn_cut_line_then_undo_restores_state_and_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    let metaphase = h.state().state.cell.as_ref().unwrap().summary.id;
+    let before = h.state().state.cell.as_ref().unwrap().state.clone();
+    let edits_before = {
+        let repo = h.state().state.repo().unwrap();
+        repo.edit_count(h.state().state.case.as_ref().unwrap().summary.id)
+            .unwrap()
+    };
+
+    // The cut tool by its key, then a drag across the object.
+    h.key_press(egui::Key::C);
+    h.run_steps(2);
+    assert_eq!(h.state().state.tool, karyostation::app::Tool::Cut);
+    let (object, a, b) = cut_line(h.state());
+    let (sa, sb) = (screen(h.state(), a), screen(h.state(), b));
+    h.drag_at(sa);
+    h.run_steps(1);
+    for i in 1..=8 {
+        let t = i as f32 / 8.0;
+        h.hover_at(pos2(sa.x + (sb.x - sa.x) * t, sa.y + (sb.y - sa.y) * t));
+        h.run_steps(1);
+    }
+    h.event(egui::Event::PointerButton {
+        pos: sb,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    settle(&mut h, |a| {
+        a.state
+            .cell
+            .as_ref()
+            .is_some_and(|c| c.state.objects.len() == before.objects.len() + 1)
+    });
+
+    // The state: one more object, cut out of the one under the line.
+    let after = h.state().state.cell.as_ref().unwrap().state.clone();
+    let new_id = *after.objects.keys().next_back().unwrap();
+    let (old, new) = (&after.objects[&object], &after.objects[&new_id]);
+    assert!(old.pixels.is_disjoint(&new.pixels));
+    let mut union = old.pixels.clone();
+    union.extend(new.pixels.iter().copied());
+    assert_eq!(union, before.objects[&object].pixels);
+    assert!(new.pixels.len() >= 20 && old.pixels.len() >= 20);
+
+    // The store has it, through another connection too.
+    let case = h.state().state.case.as_ref().unwrap().summary.id;
+    let other = SqliteCaseRepo::open(&dir.path().join("cases.sqlite"), OpenMode::Existing).unwrap();
+    assert_same_cell(&other.cell(metaphase).unwrap(), &after, "store after split");
+    assert_eq!(other.edit_count(case).unwrap(), edits_before + 1);
+
+    // Ctrl+Z undoes it: state and store are back.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    settle(&mut h, |a| {
+        a.state
+            .cell
+            .as_ref()
+            .is_some_and(|c| c.state.objects.len() == before.objects.len())
+    });
+    assert_same_cell(
+        &h.state().state.cell.as_ref().unwrap().state,
+        &before,
+        "window after undo",
+    );
+    assert_same_cell(&other.cell(metaphase).unwrap(), &before, "store after undo");
+    // The undo is itself a recorded edit.
+    assert_eq!(other.edit_count(case).unwrap(), edits_before + 2);
+}
+
+#[test]
+fn reclassify_by_typing_and_reject_to_the_tray_and_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    h.key_press(egui::Key::Tab);
+    h.run_steps(2);
+    let id = *h.state().state.selection.iter().next().unwrap();
+    // Type "2", "1", Enter.
+    h.event(egui::Event::Text("2".into()));
+    h.event(egui::Event::Text("1".into()));
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    let class = |h: &Harness<'static, KaryoApp>| {
+        h.state().state.cell.as_ref().unwrap().state.objects[&id].class
+    };
+    assert_eq!(
+        class(&h).map(karyostation::domain::chromosome::ChromosomeClass::label),
+        Some("21")
+    );
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    let cell = h.state().state.cell.as_ref().unwrap();
+    assert!(cell.state.objects[&id].rejected.is_some());
+    h.state_mut().push(AppCommand::Restore(id));
+    h.run_steps(2);
+    let cell = h.state().state.cell.as_ref().unwrap();
+    assert!(cell.state.objects[&id].rejected.is_none());
+}
+
+#[test]
+fn bad_files_are_named_and_the_rest_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    h.state_mut()
+        .push(AppCommand::OpenCase(DEMO_ACCESSION.to_string()));
+    settle(&mut h, |a| a.state.screen == Screen::Case);
+    let bad = dir.path().join("broken.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let good = dir.path().join("scratch").join("demo_02_normal_male.png");
+    let cells = h.state().state.case.as_ref().unwrap().metaphases.len();
+    h.state_mut()
+        .push(AppCommand::Import(vec![bad.clone(), good]));
+    settle(&mut h, |a| {
+        a.state
+            .case
+            .as_ref()
+            .is_some_and(|c| c.metaphases.len() == cells + 1)
+    });
+    let failed = &h.state().state.failed_cells[DEMO_ACCESSION];
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].file.contains("broken.png"));
+    h.run_steps(2);
+    assert!(h.query_all_by_label_contains("broken.png").count() >= 2);
+}
+
+#[test]
+fn an_unopenable_database_shows_its_path_and_what_to_do() {
+    let state = AppState::new(
+        Db::Failed {
+            path: "/nowhere/cases.sqlite".into(),
+            reason: "the database is locked by another program".into(),
+        },
+        Pipeline::default(),
+        None,
+        Prefs::default(),
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(900.0, 500.0))
+        .build_ui_state(
+            |ui, app: &mut KaryoApp| app.frame_ui(ui),
+            KaryoApp::new(state),
+        );
+    h.run();
+    assert!(h.query_by_label("/nowhere/cases.sqlite").is_some());
+    assert!(
+        h.query_by_label_contains("locked by another program")
+            .is_some()
+    );
+    h.snapshot("db_failed");
+}
+
+#[test]
+fn snapshots_of_the_case_and_metaphase_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    h.state_mut()
+        .push(AppCommand::OpenCase(DEMO_ACCESSION.to_string()));
+    settle(&mut h, |a| a.state.thumbnails.len() == 8);
+    h.run_steps(3);
+    h.snapshot("case_view");
+    h.get_all_by_label("Open").next().unwrap().click();
+    settle(&mut h, |a| {
+        a.state.cell.as_ref().is_some_and(|c| c.view.is_some())
+    });
+    h.key_press(egui::Key::Tab);
+    h.run_steps(3);
+    h.snapshot("metaphase_view");
+}
