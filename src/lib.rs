@@ -16,6 +16,7 @@
 pub mod demo;
 pub mod domain;
 pub mod eval;
+pub mod export;
 pub mod fsutil;
 pub mod imageio;
 pub mod infer;
