@@ -223,14 +223,25 @@ fn draw_karyogram(
     } else {
         ([255, 255, 255], [20, 20, 20], [200, 0, 0])
     };
-    let mut canvas = RgbRaster::new(l.width.ceil() as usize, l.height.ceil() as usize, bg);
+    // The header may be wider than a sparse karyogram: widen the canvas and
+    // centre the karyogram on it.
+    let size_of = |i: usize| (if i == 0 { 18.0 } else { 14.0 }) * factor as f32;
+    let header_width = header
+        .iter()
+        .enumerate()
+        .map(|(i, t)| f64::from(text_width(t, size_of(i))) + 2.0 * params.margin)
+        .fold(0.0, f64::max);
+    let width = l.width.max(header_width).ceil();
+    let dx = ((width - l.width) / 2.0).round();
+    let shift = |r: Rect| Rect { x: r.x + dx, ..r };
+    let mut canvas = RgbRaster::new(width as usize, l.height.ceil() as usize, bg);
     for (i, line) in header.iter().enumerate() {
         draw_text(
             &mut canvas,
             line,
             params.margin,
             params.margin / 2.0 + i as f64 * line_height * factor,
-            (if i == 0 { 18.0 } else { 14.0 }) * factor as f32,
+            size_of(i),
             ink,
             false,
         );
@@ -238,7 +249,7 @@ fn draw_karyogram(
     for group in &l.groups {
         for (id, rect) in &group.members {
             if let Some(c) = crop_of(*id) {
-                blit(&mut canvas, c, *rect, dark);
+                blit(&mut canvas, c, shift(*rect), dark);
             }
         }
         let n = group.members.len();
@@ -255,7 +266,7 @@ fn draw_karyogram(
         draw_text(
             &mut canvas,
             &label,
-            group.label_at.0,
+            group.label_at.0 + dx,
             group.label_at.1 - 7.0 * factor,
             13.0 * factor as f32,
             color,
@@ -264,7 +275,8 @@ fn draw_karyogram(
         // A rule under each group, as on a printed karyogram.
         let y = (group.label_at.1 - params.label_height / 2.0).round() as i64;
         let thickness = factor.round().max(1.0) as i64;
-        for x in group.rect.x.round() as i64..(group.rect.x + group.rect.w).round() as i64 {
+        let rule = shift(group.rect);
+        for x in rule.x.round() as i64..(rule.x + rule.w).round() as i64 {
             for dy in 0..thickness {
                 canvas.blend(x, y + dy, ink, 0.6);
             }
@@ -274,7 +286,7 @@ fn draw_karyogram(
         draw_text(
             &mut canvas,
             "unassigned",
-            params.margin,
+            params.margin + dx,
             first.y - params.label_height,
             13.0 * factor as f32,
             warn,
@@ -282,11 +294,22 @@ fn draw_karyogram(
         );
         for (id, rect) in &l.unassigned {
             if let Some(c) = crop_of(*id) {
-                blit(&mut canvas, c, *rect, dark);
+                blit(&mut canvas, c, shift(*rect), dark);
             }
         }
     }
     canvas
+}
+
+/// Width in pixels of `text` drawn at `size`.
+pub fn text_width(text: &str, size: f32) -> f32 {
+    let Ok(font) = FontRef::try_from_slice(FONT_BYTES) else {
+        return 0.0;
+    };
+    let scaled = font.as_scaled(PxScale::from(size));
+    text.chars()
+        .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+        .sum()
 }
 
 /// PNG bytes of `canvas` with a pHYs chunk saying `dpi` (pixels per metre,
