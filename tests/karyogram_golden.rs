@@ -30,7 +30,11 @@ fn rod(
 ) -> BTreeSet<(u32, u32)> {
     let mut pixels = BTreeSet::new();
     for dy in 0..len {
-        let shade = if (dy / period) % 2 == 0 { 60 } else { 160 };
+        let shade = if (dy / period).is_multiple_of(2) {
+            60
+        } else {
+            160
+        };
         // A narrower waist at a third of the length (the centromere).
         let waist = u32::from(dy.abs_diff(len / 3) < 2);
         for dx in waist..w - waist {
@@ -41,14 +45,16 @@ fn rod(
     pixels
 }
 
+/// x, y, length, band period, class (23 = X), slot, polarity, rotation, rejected.
+type Spec = (u32, u32, u32, u32, Option<u8>, u32, Polarity, i32, bool);
+
 fn cell() -> (GrayImage, CellState) {
     let mut img = GrayImage::new(220, 140, 235);
     let producer = Producer {
         segmenter: ModelInfo::new("golden", "1"),
         classifier: ModelInfo::new("golden", "1"),
     };
-    let specs: [(u32, u32, u32, u32, Option<u8>, u32, Polarity, i32, bool); 8] = [
-        // x, y, len, period, class (23 = X), slot, polarity, rotation, rejected
+    let specs: [Spec; 8] = [
         (10, 10, 90, 9, Some(1), 0, Polarity::PUp, 0, false),
         (30, 12, 86, 9, Some(1), 1, Polarity::PDown, 0, false),
         (50, 20, 30, 5, Some(21), 0, Polarity::PUp, 0, false),

@@ -59,8 +59,9 @@ pub fn rotate(img: &GrayImage, degrees: i32) -> GrayImage {
     let theta = f64::from(degrees).to_radians();
     let (sin, cos) = theta.sin_cos();
     let (w, h) = (img.width() as f64, img.height() as f64);
-    let out_w = (w * cos.abs() + h * sin.abs()).ceil().max(1.0) as usize;
-    let out_h = (w * sin.abs() + h * cos.abs()).ceil().max(1.0) as usize;
+    // Less a hair before rounding up: cos 90° is 6e-17, not 0.
+    let out_w = (w * cos.abs() + h * sin.abs() - 1e-6).ceil().max(1.0) as usize;
+    let out_h = (w * sin.abs() + h * cos.abs() - 1e-6).ceil().max(1.0) as usize;
     let mut out = GrayImage::new(out_w, out_h, 255);
     let (cx, cy) = (w / 2.0, h / 2.0);
     let (ox, oy) = (out_w as f64 / 2.0, out_h as f64 / 2.0);
