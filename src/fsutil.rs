@@ -55,3 +55,62 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+/// Writes several files all or nothing: every file goes to a temporary file
+/// beside its target first (written and synced); only when all of them are
+/// written are they renamed into place. When a write fails, every temporary
+/// file is removed and no target has changed; the error names the target.
+///
+/// # Errors
+/// The target path and the I/O error of the step that failed.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), (PathBuf, std::io::Error)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (tmp, _) in temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for &(path, bytes) in files {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let Some(name) = path.file_name() else {
+            cleanup(&temps);
+            return Err((
+                path.to_path_buf(),
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path has no file name",
+                ),
+            ));
+        };
+        let tmp = dir.join(format!(
+            ".{}.{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
+            temps.push((tmp.clone(), path));
+            file.write_all(bytes)?;
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            cleanup(&temps);
+            return Err((path.to_path_buf(), e));
+        }
+    }
+    for (i, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&temps[i..]);
+            return Err((path.to_path_buf(), e));
+        }
+    }
+    Ok(())
+}

@@ -1,11 +1,18 @@
 //! Renders a karyogram (from the domain's layout) into an RGB raster for
 //! PNG export. Text uses the bundled DejaVu Sans (assets/fonts).
+//!
+//! Two sources, one drawing: `render_karyogram` draws a fresh analysis (the
+//! `analyze` command), `render_cell_karyogram` a stored cell as corrected
+//! (the `export` command). Both go through the domain's layout, so the
+//! export matches what the technologist saw.
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 
-use crate::domain::analysis::MetaphaseAnalysis;
+use crate::domain::analysis::{MetaphaseAnalysis, gband_look};
 use crate::domain::chromosome::ChromosomeClass;
 use crate::domain::ids::ObjectId;
+use crate::domain::karyogram::crop::karyogram_crop;
+use crate::domain::karyogram::edit::{CellObject, CellState};
 use crate::domain::karyogram::layout::{LayoutItem, LayoutParams, Rect, layout};
 use crate::domain::modality::Modality;
 use crate::domain::raster::GrayImage;
@@ -101,57 +108,148 @@ pub fn crop_scale(analysis: &MetaphaseAnalysis, target_px: f64) -> f64 {
 /// Renders the karyogram of an analysis with `title` above it.
 pub fn render_karyogram(analysis: &MetaphaseAnalysis, title: &str) -> RgbRaster {
     let scale = crop_scale(analysis, 150.0);
-    let crops: Vec<(ObjectId, GrayImage)> = analysis
-        .objects
-        .iter()
-        .map(|o| (o.id, resize(&o.upright_crop(analysis.modality), scale)))
-        .collect();
-    let crop_of = |id: ObjectId| crops.iter().find(|(i, _)| *i == id).map(|(_, c)| c);
-    let mut items = Vec::new();
+    let mut crops: Vec<Placed> = Vec::new();
     for (class, ids) in analysis.arrangement() {
         for id in ids {
-            if let Some(c) = crop_of(id) {
-                items.push(LayoutItem {
+            if let Some(o) = analysis.objects.iter().find(|o| o.id == id) {
+                crops.push(Placed {
                     id,
                     class: Some(class),
-                    width: c.width() as f64,
-                    height: c.height() as f64,
+                    crop: resize(&o.upright_crop(analysis.modality), scale),
                 });
             }
         }
     }
     for o in analysis.objects.iter().filter(|o| o.class().is_none()) {
-        if let Some(c) = crop_of(o.id) {
-            items.push(LayoutItem {
-                id: o.id,
-                class: None,
-                width: c.width() as f64,
-                height: c.height() as f64,
-            });
-        }
+        crops.push(Placed {
+            id: o.id,
+            class: None,
+            crop: resize(&o.upright_crop(analysis.modality), scale),
+        });
     }
-    let params = LayoutParams::default();
+    draw_karyogram(&crops, analysis.modality, &[title.to_string()], 1.0)
+}
+
+/// Screen resolution: the karyogram at its natural size.
+pub const SCREEN_DPI: u32 = 96;
+
+/// Renders the karyogram of a stored cell exactly as corrected: classes,
+/// order within each class (slot), polarity, extra rotation and masks of
+/// the cell's objects; rejected objects are left out. `image` is the stored
+/// spread as acquired; `header` lines are written above the karyogram.
+/// `dpi` scales everything against [`SCREEN_DPI`] (300 for print).
+pub fn render_cell_karyogram(
+    image: &GrayImage,
+    modality: Modality,
+    cell: &CellState,
+    header: &[String],
+    dpi: u32,
+) -> RgbRaster {
+    let factor = f64::from(dpi.clamp(24, 1200)) / f64::from(SCREEN_DPI);
+    let gband = gband_look(image, modality);
+    let mut active: Vec<&CellObject> = cell.active().collect();
+    active.sort_by_key(|o| (o.class.is_none(), o.class, o.slot, o.id));
+    let raw: Vec<(&CellObject, GrayImage)> = active
+        .into_iter()
+        .filter_map(|o| karyogram_crop(&gband, o).map(|c| (o, c)))
+        .collect();
+    let longest = raw
+        .iter()
+        .map(|(_, c)| c.height() as f64)
+        .fold(1.0, f64::max);
+    let scale = (150.0 / longest).clamp(0.5, 4.0) * factor;
+    let crops: Vec<Placed> = raw
+        .into_iter()
+        .map(|(o, c)| {
+            let c = match modality {
+                Modality::Brightfield => c,
+                Modality::Fluorescence => c.inverted(),
+            };
+            Placed {
+                id: o.id,
+                class: o.class,
+                crop: resize(&c, scale),
+            }
+        })
+        .collect();
+    draw_karyogram(&crops, modality, header, factor)
+}
+
+/// One crop to place, at its final size.
+struct Placed {
+    id: ObjectId,
+    class: Option<ChromosomeClass>,
+    crop: GrayImage,
+}
+
+/// Lays out and draws `crops` (in order within each class) under `header`;
+/// `factor` scales spacing and text (1 = screen).
+fn draw_karyogram(
+    crops: &[Placed],
+    modality: Modality,
+    header: &[String],
+    factor: f64,
+) -> RgbRaster {
+    let items: Vec<LayoutItem> = crops
+        .iter()
+        .map(|p| LayoutItem {
+            id: p.id,
+            class: p.class,
+            width: p.crop.width() as f64,
+            height: p.crop.height() as f64,
+        })
+        .collect();
+    let crop_of = |id: ObjectId| crops.iter().find(|p| p.id == id).map(|p| &p.crop);
+    let base = LayoutParams::default();
+    let line_height = 22.0;
+    let title_height = if header.len() <= 1 {
+        base.title_height
+    } else {
+        6.0 + line_height * header.len() as f64
+    };
+    let params = LayoutParams {
+        margin: base.margin * factor,
+        gap_in_group: base.gap_in_group * factor,
+        gap_between_groups: base.gap_between_groups * factor,
+        label_height: base.label_height * factor,
+        row_gap: base.row_gap * factor,
+        title_height: title_height * factor,
+        min_group_width: base.min_group_width * factor,
+    };
     let l = layout(&items, &params);
-    let dark = analysis.modality == Modality::Fluorescence;
+    let dark = modality == Modality::Fluorescence;
     let (bg, ink, warn) = if dark {
         ([0, 0, 0], [235, 235, 235], [255, 110, 110])
     } else {
         ([255, 255, 255], [20, 20, 20], [200, 0, 0])
     };
-    let mut canvas = RgbRaster::new(l.width.ceil() as usize, l.height.ceil() as usize, bg);
-    draw_text(
-        &mut canvas,
-        title,
-        params.margin,
-        params.margin / 2.0,
-        18.0,
-        ink,
-        false,
-    );
+    // The header may be wider than a sparse karyogram: widen the canvas and
+    // centre the karyogram on it.
+    let size_of = |i: usize| (if i == 0 { 18.0 } else { 14.0 }) * factor as f32;
+    let header_width = header
+        .iter()
+        .enumerate()
+        .map(|(i, t)| f64::from(text_width(t, size_of(i))) + 2.0 * params.margin)
+        .fold(0.0, f64::max);
+    let width = l.width.max(header_width).ceil();
+    let dx = ((width - l.width) / 2.0).round();
+    let shift = |r: Rect| Rect { x: r.x + dx, ..r };
+    let mut canvas = RgbRaster::new(width as usize, l.height.ceil() as usize, bg);
+    for (i, line) in header.iter().enumerate() {
+        draw_text(
+            &mut canvas,
+            line,
+            params.margin,
+            params.margin / 2.0 + i as f64 * line_height * factor,
+            size_of(i),
+            ink,
+            false,
+        );
+    }
     for group in &l.groups {
         for (id, rect) in &group.members {
             if let Some(c) = crop_of(*id) {
-                blit(&mut canvas, c, *rect, dark);
+                blit(&mut canvas, c, shift(*rect), dark);
             }
         }
         let n = group.members.len();
@@ -168,35 +266,81 @@ pub fn render_karyogram(analysis: &MetaphaseAnalysis, title: &str) -> RgbRaster 
         draw_text(
             &mut canvas,
             &label,
-            group.label_at.0,
-            group.label_at.1 - 7.0,
-            13.0,
+            group.label_at.0 + dx,
+            group.label_at.1 - 7.0 * factor,
+            13.0 * factor as f32,
             color,
             true,
         );
         // A rule under each group, as on a printed karyogram.
         let y = (group.label_at.1 - params.label_height / 2.0).round() as i64;
-        for x in group.rect.x.round() as i64..(group.rect.x + group.rect.w).round() as i64 {
-            canvas.blend(x, y, ink, 0.6);
+        let thickness = factor.round().max(1.0) as i64;
+        let rule = shift(group.rect);
+        for x in rule.x.round() as i64..(rule.x + rule.w).round() as i64 {
+            for dy in 0..thickness {
+                canvas.blend(x, y + dy, ink, 0.6);
+            }
         }
     }
     if let Some((_, first)) = l.unassigned.first() {
         draw_text(
             &mut canvas,
             "unassigned",
-            params.margin,
+            params.margin + dx,
             first.y - params.label_height,
-            13.0,
+            13.0 * factor as f32,
             warn,
             false,
         );
         for (id, rect) in &l.unassigned {
             if let Some(c) = crop_of(*id) {
-                blit(&mut canvas, c, *rect, dark);
+                blit(&mut canvas, c, shift(*rect), dark);
             }
         }
     }
     canvas
+}
+
+/// Width in pixels of `text` drawn at `size`.
+pub fn text_width(text: &str, size: f32) -> f32 {
+    let Ok(font) = FontRef::try_from_slice(FONT_BYTES) else {
+        return 0.0;
+    };
+    let scaled = font.as_scaled(PxScale::from(size));
+    text.chars()
+        .map(|c| scaled.h_advance(scaled.glyph_id(c)))
+        .sum()
+}
+
+/// PNG bytes of `canvas` with a pHYs chunk saying `dpi` (pixels per metre,
+/// rounded), so print software sizes it right.
+///
+/// # Errors
+/// When the PNG encoder fails (e.g. an empty or oversized canvas).
+pub fn encode_png_with_dpi(canvas: &RgbRaster, dpi: u32) -> Result<Vec<u8>, png::EncodingError> {
+    let w = u32::try_from(canvas.width).unwrap_or(u32::MAX);
+    let h = u32::try_from(canvas.height).unwrap_or(u32::MAX);
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let ppm = dots_per_metre(dpi);
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: png::Unit::Meter,
+        }));
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&canvas.data)?;
+        writer.finish()?;
+    }
+    Ok(out)
+}
+
+/// Dots per inch as pixels per metre (96 dpi -> 3780).
+pub fn dots_per_metre(dpi: u32) -> u32 {
+    (f64::from(dpi) / 0.0254).round() as u32
 }
 
 fn blit(canvas: &mut RgbRaster, crop: &GrayImage, rect: Rect, dark: bool) {

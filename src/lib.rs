@@ -6,6 +6,8 @@
 //! - `imageio` decodes image files into domain rasters and encodes PNGs.
 //! - `pipeline` runs the stages on a file, times them and writes the outputs.
 //! - `store` keeps cases on SQLite behind the domain's `CaseRepo` port.
+//! - `export` renders stored cases: karyogram PNG, ISCN report, and the
+//!   de-identified retraining set (COCO masks, crops, labels).
 //! - `infer` runs learned models (the only module naming `ort`); `fsutil`
 //!   holds the shared data directory and crash-safe file writes.
 //! - `casework` imports files into cases and seeds the demo case.
@@ -24,6 +26,7 @@ pub mod casework;
 pub mod demo;
 pub mod domain;
 pub mod eval;
+pub mod export;
 pub mod fsutil;
 pub mod imageio;
 pub mod infer;

@@ -121,6 +121,42 @@ enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Export a case: the karyogram of one cell (PNG) and the ISCN report (text, JSON).
+    Export {
+        /// The case accession (its latest version is exported).
+        #[arg(long = "case")]
+        accession: String,
+        /// Karyogram PNG to write.
+        #[arg(long)]
+        karyogram: Option<PathBuf>,
+        /// ISCN report (text) to write.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// ISCN report (JSON) to write.
+        #[arg(long)]
+        report_json: Option<PathBuf>,
+        /// The cell for the karyogram, 1-based in the order `case show` lists (default: the first analysed cell).
+        #[arg(long)]
+        cell: Option<usize>,
+        /// Resolution: 96 for screen, 300 for print (stored in the PNG's pHYs chunk).
+        #[arg(long, default_value_t = 96, value_parser = clap::value_parser!(u32).range(24..=1200))]
+        dpi: u32,
+        /// Put the patient's name and id on the karyogram and in the report.
+        #[arg(long)]
+        include_patient: bool,
+    },
+    /// Export what technologists confirmed and corrected, for retraining: COCO masks, straightened crops and labels, split by case, de-identified.
+    ExportTraining {
+        /// Output folder (must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only cases signed on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Also take cases that are not signed (their latest version).
+        #[arg(long)]
+        include_unsigned: bool,
+    },
     /// The case database itself.
     Db {
         #[command(subcommand)]
@@ -730,6 +766,97 @@ fn run_db(db: Option<PathBuf>, command: DbCommand) -> Result<usize> {
     }
 }
 
+struct ExportRequest {
+    accession: String,
+    karyogram: Option<PathBuf>,
+    report: Option<PathBuf>,
+    report_json: Option<PathBuf>,
+    options: karyostation::export::KaryogramOptions,
+}
+
+fn run_export(db: Option<PathBuf>, request: ExportRequest) -> Result<usize> {
+    use karyostation::export;
+    let start = std::time::Instant::now();
+    if request.karyogram.is_none() && request.report.is_none() && request.report_json.is_none() {
+        anyhow::bail!("nothing to export: give --karyogram, --report and/or --report-json");
+    }
+    let repo = open_db(db, OpenMode::Existing)?;
+    // Everything is rendered first, then written all or nothing.
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(path) = &request.karyogram {
+        let k = export::karyogram(&repo, &request.accession, &request.options)?;
+        notes.push(format!(
+            "karyogram of cell {} (metaphase {}), {} x {} px at {} dpi -> {}",
+            k.cell,
+            k.metaphase,
+            k.width,
+            k.height,
+            request.options.dpi,
+            path.display()
+        ));
+        files.push((path.clone(), k.png));
+    }
+    if request.report.is_some() || request.report_json.is_some() {
+        let report =
+            export::case_report(&repo, &request.accession, request.options.include_patient)?;
+        if let Some(path) = &request.report {
+            files.push((path.clone(), report.to_text().into_bytes()));
+            notes.push(format!("report -> {}", path.display()));
+        }
+        if let Some(path) = &request.report_json {
+            let mut json = serde_json::to_vec_pretty(&report).context("serialising the report")?;
+            json.push(b'\n');
+            files.push((path.clone(), json));
+            notes.push(format!("report JSON -> {}", path.display()));
+        }
+    }
+    let refs: Vec<(&std::path::Path, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_path(), b.as_slice()))
+        .collect();
+    karyostation::fsutil::write_all_atomic(&refs)
+        .map_err(|(path, e)| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        .context("nothing was written")?;
+    for n in notes {
+        say(&n);
+    }
+    say(&format!(
+        "exported case {} in {:.0} ms",
+        request.accession,
+        start.elapsed().as_secs_f64() * 1000.0
+    ));
+    Ok(0)
+}
+
+fn run_export_training(
+    db: Option<PathBuf>,
+    out: &std::path::Path,
+    options: &karyostation::export::training::TrainingOptions,
+) -> Result<usize> {
+    let start = std::time::Instant::now();
+    let mut repo = open_db(db, OpenMode::Existing)?;
+    let s = karyostation::export::training::export_training(&mut repo, out, options)?;
+    for (name, c) in [("train", &s.train), ("val", &s.val)] {
+        say(&format!(
+            "{name}: {} cases, {} images, {} objects ({} corrected)",
+            c.cases, c.images, c.annotations, c.corrected
+        ));
+    }
+    if s.skipped_unassigned > 0 {
+        say(&format!(
+            "left out {} unassigned objects (no class to learn)",
+            s.skipped_unassigned
+        ));
+    }
+    say(&format!(
+        "wrote {} in {:.0} ms",
+        out.display(),
+        start.elapsed().as_secs_f64() * 1000.0
+    ));
+    Ok(0)
+}
+
 fn run_iscn(action: IscnAction) -> Result<usize> {
     use karyostation::domain::iscn;
     match action {
@@ -785,6 +912,40 @@ fn run(cli: Cli) -> Result<usize> {
         Some(Command::Case { command }) => run_case(cli.db, command),
         Some(Command::Db { command }) => run_db(cli.db, command),
         None => run_gui(cli.db, cli.screenshot),
+        Some(Command::Export {
+            accession,
+            karyogram,
+            report,
+            report_json,
+            cell,
+            dpi,
+            include_patient,
+        }) => run_export(
+            cli.db,
+            ExportRequest {
+                accession,
+                karyogram,
+                report,
+                report_json,
+                options: karyostation::export::KaryogramOptions {
+                    cell,
+                    dpi,
+                    include_patient,
+                },
+            },
+        ),
+        Some(Command::ExportTraining {
+            out,
+            since,
+            include_unsigned,
+        }) => run_export_training(
+            cli.db,
+            &out,
+            &karyostation::export::training::TrainingOptions {
+                include_unsigned,
+                since,
+            },
+        ),
         Some(Command::Demo { out }) => run_demo(out),
         Some(Command::Iscn { action }) => run_iscn(action),
         Some(Command::Synth {

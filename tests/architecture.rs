@@ -62,3 +62,30 @@ fn domain_names_no_infrastructure() {
         violations.join("\n")
     );
 }
+
+#[test]
+fn ui_names_no_database_model_runtime_or_job_crates() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui"),
+        &mut files,
+    );
+    assert!(files.len() >= 4, "ui sources not found");
+    let mut violations = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for word in ["rusqlite", "ort::", "tokio", "std::fs"] {
+                if code.contains(word) {
+                    violations.push(format!("{}:{}: {word}", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "the UI only draws and emits commands:\n{}",
+        violations.join("\n")
+    );
+}

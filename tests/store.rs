@@ -491,6 +491,15 @@ fn a_first_schema_database_is_backed_up_and_migrated() {
     assert_eq!(detail.metaphases[0].stage, None);
     let report = repo.verify().unwrap_or_else(|e| panic!("{e}"));
     assert!(report.ok(), "{:?}", report.problems);
+    // The export salt (migration 3) is made once and then stays.
+    let mut repo = repo;
+    let salt = repo.export_salt().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(salt.len(), 64);
+    drop(repo);
+    let mut repo = open(&path);
+    assert_eq!(repo.export_salt().ok(), Some(salt));
+    assert!(repo.verify().is_ok_and(|r| r.ok()));
+    drop(repo);
     let conn = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
     let v: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

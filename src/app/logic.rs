@@ -648,7 +648,8 @@ impl AppState {
                     return;
                 };
                 let covered = brush_stroke(&points, radius, width, height);
-                let (added, removed): (Vec<(u32, u32)>, Vec<(u32, u32)>) = if erase {
+                type Pixels = Vec<(u32, u32)>;
+                let (added, removed): (Pixels, Pixels) = if erase {
                     (
                         Vec::new(),
                         covered.intersection(&o.pixels).copied().collect(),

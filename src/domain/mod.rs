@@ -10,6 +10,7 @@ pub mod bands;
 pub mod case;
 pub mod chromosome;
 pub mod classify;
+pub mod clonality;
 pub mod geometry;
 pub mod ids;
 pub mod iscn;

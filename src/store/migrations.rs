@@ -109,6 +109,15 @@ CREATE INDEX cases_by_accession ON cases (accession, version);
 CREATE INDEX metaphases_by_case ON metaphases (case_id);
 CREATE INDEX edits_by_scope ON edits (case_id, metaphase_id, id);
 ",
+    // 3: the salt that replaces case ids in de-identified exports (one row,
+    // created on the first training export; it never leaves this file).
+    r"
+CREATE TABLE export_salt (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    salt TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+",
 ];
 
 /// The schema version this build writes.

@@ -26,6 +26,7 @@ use crate::domain::ids::{CaseId, EditId, MetaphaseId, ObjectId};
 use crate::domain::karyogram::edit::{
     CellObject, CellState, Edit, EditError, Producer, next_redo, next_undo,
 };
+use crate::domain::modality::Modality;
 use crate::domain::ports::{CaseRepo, ModelInfo};
 use crate::domain::review::{
     CaseStatus, GENESIS_HASH, Role, SignOffFacts, SignOffRules, UnmetRule, chain_hash, sha256_hex,
@@ -171,6 +172,44 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// 32 random bytes as hex: from the operating system's generator where there
+/// is one (`/dev/urandom`), else from the standard library's randomly keyed
+/// hasher mixed with the time, the process and `path`.
+fn random_hex(path: &Path) -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_os {
+        use std::hash::{BuildHasher, Hasher};
+        let mut seed = Vec::new();
+        for k in 0..8u64 {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(k);
+            seed.extend_from_slice(&h.finish().to_le_bytes());
+        }
+        seed.extend_from_slice(now().as_bytes());
+        seed.extend_from_slice(&std::process::id().to_le_bytes());
+        seed.extend_from_slice(path.as_os_str().to_string_lossy().as_bytes());
+        return sha256_hex(&seed);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A case version chosen for a training export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingCase {
+    pub id: CaseId,
+    pub accession: String,
+    pub version: u32,
+    pub status: CaseStatus,
+    pub signed_at: Option<String>,
+    /// Every version of the accession, oldest first (this one last): the
+    /// corrections of a signed-then-amended case are spread over them.
+    pub versions: Vec<CaseId>,
 }
 
 /// The SQLite case repository.
@@ -457,6 +496,168 @@ impl SqliteCaseRepo {
                 .query_map([case.id.0], |r| Ok(MetaphaseId(r.get(0)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(ids)
+        })();
+        self.wrap(r)
+    }
+
+    /// The stored image of a metaphase (absolute path) and its modality.
+    ///
+    /// # Errors
+    /// When there is no such metaphase or its modality is unknown.
+    pub fn metaphase_image(
+        &self,
+        metaphase: MetaphaseId,
+    ) -> Result<(PathBuf, Modality), StoreError> {
+        let r = (|| {
+            let (path, modality): (String, String) = self
+                .conn
+                .prepare_cached("SELECT image_path, modality FROM metaphases WHERE id = ?")?
+                .query_row([metaphase.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or(StoreError::NoSuchMetaphase(metaphase))?;
+            let modality = match modality.as_str() {
+                "brightfield" => Modality::Brightfield,
+                "fluorescence" => Modality::Fluorescence,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "metaphase {metaphase}: unknown modality {other:?}"
+                    )));
+                }
+            };
+            Ok((self.dir().join(path), modality))
+        })();
+        self.wrap(r)
+    }
+
+    /// The metaphases of one case version, in import order.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn case_metaphases(&self, case: CaseId) -> Result<Vec<MetaphaseId>, StoreError> {
+        let r = (|| {
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT id FROM metaphases WHERE case_id = ? ORDER BY id")?;
+            let ids = st
+                .query_map([case.0], |r| Ok(MetaphaseId(r.get(0)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids)
+        })();
+        self.wrap(r)
+    }
+
+    /// The stored edits of a cell (or, with `None`, of the case karyotype),
+    /// oldest first, undo and redo included.
+    ///
+    /// # Errors
+    /// When the store fails or an edit cannot be read.
+    pub fn edit_history(
+        &self,
+        case: CaseId,
+        metaphase: Option<MetaphaseId>,
+    ) -> Result<Vec<(EditId, Edit)>, StoreError> {
+        self.wrap(history(&self.conn, case, metaphase))
+    }
+
+    /// The case versions a training export takes: the signed ones (the
+    /// latest version of each accession, when it is signed), or with
+    /// `include_unsigned` the latest version of every accession. `since`
+    /// (`YYYY-MM-DD`) keeps versions signed on or after that day; unsigned
+    /// ones count from their last edit (or creation). Ordered by accession.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn training_cases(
+        &self,
+        include_unsigned: bool,
+        since: Option<&str>,
+    ) -> Result<Vec<TrainingCase>, StoreError> {
+        let r = (|| {
+            let mut st = self.conn.prepare_cached(
+                "SELECT c.id, c.accession, c.version, c.status, s.at,
+                    max(c.created_at, coalesce((SELECT max(e.at) FROM edits e WHERE e.case_id = c.id), ''))
+                 FROM cases c LEFT JOIN signoffs s ON s.case_id = c.id
+                 WHERE c.version = (SELECT max(version) FROM cases v WHERE v.accession = c.accession)
+                 ORDER BY c.accession",
+            )?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(st);
+            let mut out = Vec::new();
+            for (id, accession, version, status, signed_at, touched_at) in rows {
+                let status = CaseStatus::parse(&status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown case status {status:?}"))
+                })?;
+                if status != CaseStatus::Signed && !include_unsigned {
+                    continue;
+                }
+                let day = signed_at.as_deref().unwrap_or(&touched_at);
+                if since.is_some_and(|d| day.get(..d.len()).is_none_or(|day| day < d)) {
+                    continue;
+                }
+                let ids = self.case_detail_versions(&accession)?;
+                out.push(TrainingCase {
+                    id: CaseId(id),
+                    accession,
+                    version,
+                    status,
+                    signed_at,
+                    versions: ids,
+                });
+            }
+            Ok(out)
+        })();
+        self.wrap(r)
+    }
+
+    fn case_detail_versions(&self, accession: &str) -> Result<Vec<CaseId>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id FROM cases WHERE accession = ? ORDER BY version")?;
+        let ids = st
+            .query_map([accession], |r| Ok(CaseId(r.get(0)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    /// The salt of de-identified exports, created (random, 32 bytes) on the
+    /// first call. It stays in this database and is never exported.
+    ///
+    /// # Errors
+    /// When the database cannot be written (read-only, busy).
+    pub fn export_salt(&mut self) -> Result<String, StoreError> {
+        let r = (|| {
+            let existing: Option<String> = self
+                .conn
+                .query_row("SELECT salt FROM export_salt WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(salt) = existing {
+                return Ok(salt);
+            }
+            let fresh = random_hex(&self.path);
+            let tx = self.begin()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO export_salt (id, salt, created_at) VALUES (1, ?, ?)",
+                params![fresh, now()],
+            )?;
+            let salt: String =
+                tx.query_row("SELECT salt FROM export_salt WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?;
+            tx.commit()?;
+            Ok(salt)
         })();
         self.wrap(r)
     }

@@ -516,12 +516,12 @@ impl MetaphaseView {
             match &mut self.drag {
                 Some(Drag::Pan) => self.offset += delta,
                 Some(Drag::Cut { b, .. }) => *b = ip,
-                Some(Drag::Brush { points, .. }) | Some(Drag::Lasso { points }) => {
-                    if points.last().is_none_or(|l| l.distance(ip) >= 0.5) {
-                        points.push(ip);
-                    }
+                Some(Drag::Brush { points, .. }) | Some(Drag::Lasso { points })
+                    if points.last().is_none_or(|l| l.distance(ip) >= 0.5) =>
+                {
+                    points.push(ip);
                 }
-                None => {}
+                Some(Drag::Brush { .. }) | Some(Drag::Lasso { .. }) | None => {}
             }
         }
         if response.drag_stopped() {
@@ -766,12 +766,7 @@ impl MetaphaseView {
         for (id, r) in members {
             let screen = map(r);
             if let Some(t) = textures.get(id) {
-                let rotation = cell.state.objects.get(id).map_or(0, |o| o.rotation_deg);
-                let mut image = egui::Image::new((t.id(), screen.size()));
-                if rotation % 360 != 0 {
-                    image = image.rotate((rotation as f32).to_radians(), Vec2::splat(0.5));
-                }
-                image.paint_at(ui, screen);
+                egui::Image::new((t.id(), screen.size())).paint_at(ui, screen);
             }
             if state.selection.contains(id) {
                 painter.rect_stroke(

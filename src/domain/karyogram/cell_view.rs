@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 
 use crate::domain::analysis::gband_look;
 use crate::domain::chromosome::{CLASS_COUNT, ChromosomeClass, Polarity};
-use crate::domain::geometry;
 use crate::domain::ids::ObjectId;
 use crate::domain::iscn::NumericalKaryotype;
-use crate::domain::modality::{Modality, density};
+use crate::domain::modality::Modality;
 use crate::domain::raster::{GrayImage, Region};
 
 use super::edit::{CellObject, CellState};
@@ -33,7 +32,7 @@ pub struct ObjectView {
     pub centroid: (f64, f64),
     /// Outline in image coordinates (pixel corners).
     pub outline: Vec<(f64, f64)>,
-    fingerprint: (usize, u64, Polarity),
+    fingerprint: (usize, u64, Polarity, i32),
 }
 
 /// The whole cell as shown.
@@ -50,7 +49,7 @@ pub struct CellView {
     pub scale: f64,
 }
 
-fn fingerprint(o: &CellObject) -> (usize, u64, Polarity) {
+fn fingerprint(o: &CellObject) -> (usize, u64, Polarity, i32) {
     // FNV-1a over the pixel list: cheap and order-stable (BTreeSet).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &(x, y) in &o.pixels {
@@ -59,51 +58,44 @@ fn fingerprint(o: &CellObject) -> (usize, u64, Polarity) {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    (o.pixels.len(), h, o.polarity)
+    (o.pixels.len(), h, o.polarity, o.rotation_deg)
 }
 
-fn view_object(
-    gray: &GrayImage,
-    dens: &GrayImage,
-    modality: Modality,
-    o: &CellObject,
-) -> ObjectView {
+fn view_object(gray: &GrayImage, modality: Modality, o: &CellObject) -> ObjectView {
     let pixels: Vec<(usize, usize)> = o
         .pixels
         .iter()
         .map(|&(x, y)| (x as usize, y as usize))
         .filter(|&(x, y)| x < gray.width() && y < gray.height())
         .collect();
-    let region = Region::from_pixels(&pixels);
     let centroid = if pixels.is_empty() {
         (0.0, 0.0)
     } else {
-        region.centroid()
+        Region::from_pixels(&pixels).centroid()
     };
-    let outline = o.outline();
     let look = gband_look(gray, modality);
-    let background = 255.0;
-    let measured = if pixels.len() >= 12 {
-        geometry::measure(dens, &region)
-    } else {
-        None
-    };
-    let (crop, straightened, length_px) = match measured {
-        Some(geo) if geo.axis.len() >= 8 => {
-            let half = (geo.straightened.width().max(1) - 1) / 2;
-            let crop = geometry::straighten(&look, &region, &geo.axis, half, background, true);
-            (crop, true, geo.length_px)
+    // The same crop the exports use (one truth for what is shown and
+    // exported); objects too small to straighten show their bounding box.
+    let straight = (pixels.len() >= 12)
+        .then(|| super::crop::straightened_crop(&look, o))
+        .flatten()
+        .filter(|c| c.height() >= 8);
+    let (crop, straightened, length_px) = match straight {
+        Some(c) => {
+            let len = c.height() as f64;
+            (c, true, len)
         }
-        _ => {
-            let crop = bbox_crop(&look, &pixels);
-            let len = crop.height().max(crop.width()) as f64;
-            (crop, false, len)
+        None => {
+            let c = bbox_crop(&look, &pixels);
+            let len = c.height().max(c.width()) as f64;
+            (c, false, len)
         }
     };
     let crop = match o.polarity {
         Polarity::PUp => crop,
         Polarity::PDown => crop.rotated_180(),
     };
+    let crop = super::crop::rotate(&crop, o.rotation_deg);
     let crop = match modality {
         Modality::Brightfield => crop,
         Modality::Fluorescence => crop.inverted(),
@@ -113,7 +105,7 @@ fn view_object(
         straightened,
         length_px,
         centroid,
-        outline,
+        outline: o.outline(),
         fingerprint: fingerprint(o),
     }
 }
@@ -146,7 +138,6 @@ impl CellView {
         previous: Option<&CellView>,
         scale: f64,
     ) -> Self {
-        let dens = density(gray, modality);
         let objects: BTreeMap<ObjectId, ObjectView> = cell
             .objects
             .values()
@@ -156,7 +147,7 @@ impl CellView {
                     .filter(|v| v.fingerprint == fingerprint(o));
                 let view = match reused {
                     Some(v) => v.clone(),
-                    None => view_object(gray, &dens, modality, o),
+                    None => view_object(gray, modality, o),
                 };
                 (o.id, view)
             })
@@ -187,11 +178,6 @@ impl CellView {
                 let (w, h) = objects
                     .get(&o.id)
                     .map_or((1, 1), |v| (v.crop.width(), v.crop.height()));
-                let (w, h) = if (o.rotation_deg / 90) % 2 == 1 {
-                    (h, w)
-                } else {
-                    (w, h)
-                };
                 LayoutItem {
                     id: o.id,
                     class: o.class,

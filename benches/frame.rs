@@ -1,0 +1,112 @@
+//! Frame time of the metaphase view: a 2048x2048 synthetic spread with its
+//! ~46 objects, masks, labels, flags and the karyogram panel, driven by
+//! egui_kittest without a display. Measures the UI thread's work per frame
+//! (layout, painting, tessellation; the GPU draw is not included) while the
+//! pointer moves over the spread (hover look-ups, tooltips), and the frame
+//! right after a correction (store transaction + mask overlay rebuild).
+//! Run: `cargo bench --bench frame` (one-shot under `cargo test`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use karyostation::app::{AppCommand, AppState, Db, Prefs};
+use karyostation::casework::{Flow, import_files};
+use karyostation::domain::case::NewCase;
+use karyostation::domain::ports::CaseRepo;
+use karyostation::domain::synth::SynthConfig;
+use karyostation::pipeline::Pipeline;
+use karyostation::store::{OpenMode, SqliteCaseRepo};
+use karyostation::ui::KaryoApp;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let one_shot = std::env::args().all(|a| a != "--bench");
+    let frames = if one_shot { 10 } else { 300 };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = karyostation::demo::write_synthetic(
+        dir.path(),
+        "spread2048",
+        &SynthConfig::new(2048, 2048, 7),
+    )
+    .expect("synthetic spread");
+    let mut repo =
+        SqliteCaseRepo::open(&dir.path().join("cases.sqlite"), OpenMode::Create).expect("db");
+    repo.create_case(
+        &NewCase {
+            accession: "BENCH".into(),
+            ..NewCase::default()
+        },
+        "bench",
+    )
+    .expect("case");
+    let pipeline = Pipeline::default();
+    let cells = import_files(&mut repo, &pipeline, "BENCH", &[png], "bench", |_| {
+        Flow::Continue
+    })
+    .expect("import");
+    let objects = repo.cell(cells[0]).expect("cell").objects.len();
+    let state = AppState::new(
+        Db::Open(Box::new(repo)),
+        pipeline,
+        None,
+        Prefs::default(),
+        Arc::new(|| {}),
+    )
+    .expect("state");
+    let mut app = KaryoApp::new(state);
+    app.push(AppCommand::OpenCase("BENCH".into()));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, app: &mut KaryoApp| app.frame_ui(ui), app);
+    h.run_steps(2);
+    h.state_mut().push(AppCommand::OpenMetaphase(cells[0]));
+    for _ in 0..5 {
+        h.run_steps(2);
+        h.state_mut().state.wait_for_jobs(Duration::from_secs(120));
+    }
+    h.run_steps(2);
+    assert!(
+        h.state()
+            .state
+            .cell
+            .as_ref()
+            .is_some_and(|c| c.view.is_some()),
+        "cell view not ready"
+    );
+    let canvas = h.state().metaphase.canvas;
+    let mut times = Vec::with_capacity(frames);
+    for i in 0..frames {
+        let t = i as f32 / frames as f32;
+        h.hover_at(canvas.min + (canvas.size() * egui::vec2(t, (t * 7.0).fract())));
+        let start = Instant::now();
+        h.step();
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    // One correction: reject the first object, then the frame that shows it.
+    let first = *h
+        .state()
+        .state
+        .cell
+        .as_ref()
+        .expect("cell")
+        .state
+        .objects
+        .keys()
+        .next()
+        .expect("object");
+    let start = Instant::now();
+    h.state_mut().push(AppCommand::Reject(first));
+    h.step();
+    let edit_ms = start.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "metaphase view 2048x2048, {objects} objects, {frames} frames: median {:.1} ms, p95 {:.1} ms, max {:.1} ms per frame (UI thread); frame with a correction (store + overlay) {edit_ms:.1} ms",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 1.0)
+    );
+}
