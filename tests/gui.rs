@@ -314,3 +314,48 @@ fn snapshots_of_the_case_and_metaphase_views() {
     h.run_steps(3);
     h.snapshot("metaphase_view");
 }
+
+/// The case is a row of the list (the open case's accession also shows in
+/// the breadcrumb, once).
+fn listed(h: &Harness<'static, KaryoApp>, accession: &str) -> bool {
+    let in_breadcrumb = h
+        .state()
+        .state
+        .case
+        .as_ref()
+        .is_some_and(|c| c.summary.accession == accession);
+    h.query_all_by_label(accession).count() > usize::from(in_breadcrumb)
+}
+
+#[test]
+fn the_case_list_filters_by_search_status_and_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    h.state_mut().push(AppCommand::CreateCase(
+        karyostation::domain::case::NewCase {
+            accession: "LAB-77".into(),
+            ..Default::default()
+        },
+    ));
+    h.run_steps(2);
+    h.state_mut().push(AppCommand::ShowCases);
+    h.run_steps(2);
+    assert!(listed(&h, "LAB-77") && listed(&h, DEMO_ACCESSION));
+    h.state_mut().push(AppCommand::Search("LAB".into()));
+    h.run_steps(2);
+    assert!(listed(&h, "LAB-77") && !listed(&h, DEMO_ACCESSION));
+    h.state_mut().push(AppCommand::Search(String::new()));
+    h.state_mut().push(AppCommand::FilterStatus(Some(
+        karyostation::domain::review::CaseStatus::Draft,
+    )));
+    h.run_steps(2);
+    assert!(listed(&h, "LAB-77") && !listed(&h, DEMO_ACCESSION));
+    h.state_mut().push(AppCommand::FilterStatus(None));
+    h.state_mut().push(AppCommand::FilterDate("1999".into()));
+    h.run_steps(2);
+    assert!(!listed(&h, "LAB-77"));
+    let today = h.state().state.cases[0].created_at[..10].to_string();
+    h.state_mut().push(AppCommand::FilterDate(today));
+    h.run_steps(2);
+    assert!(listed(&h, "LAB-77"));
+}

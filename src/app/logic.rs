@@ -35,6 +35,7 @@ impl AppState {
                 self.refresh_cases();
             }
             AppCommand::FilterStatus(status) => self.status_filter = status,
+            AppCommand::FilterDate(day) => self.date_filter = day,
             AppCommand::OpenCase(accession) => self.open_case(&accession),
             AppCommand::CreateCase(new) => self.create_case(&new),
             AppCommand::ShowCases => {

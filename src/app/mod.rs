@@ -238,6 +238,9 @@ pub enum Gesture {
 pub enum AppCommand {
     Search(String),
     FilterStatus(Option<CaseStatus>),
+    /// Cases created on a day starting with this text (`2026`, `2026-11`,
+    /// `2026-11-23`); empty: any day.
+    FilterDate(String),
     OpenCase(String),
     CreateCase(NewCase),
     /// Back to the case list.
@@ -283,6 +286,7 @@ pub struct AppState {
     pub screen: Screen,
     pub search: String,
     pub status_filter: Option<CaseStatus>,
+    pub date_filter: String,
     pub cases: Vec<CaseSummary>,
     pub case: Option<CaseDetail>,
     pub failed_cells: BTreeMap<String, Vec<FailedCell>>,
@@ -321,6 +325,7 @@ impl AppState {
             screen: Screen::Cases,
             search: String::new(),
             status_filter: None,
+            date_filter: String::new(),
             cases: Vec::new(),
             case: None,
             failed_cells: BTreeMap::new(),
@@ -359,11 +364,13 @@ impl AppState {
         }
     }
 
-    /// Cases matching the status filter (the search is applied by the store).
+    /// Cases matching the status and date filters (the search is applied
+    /// by the store).
     pub fn visible_cases(&self) -> impl Iterator<Item = &CaseSummary> {
-        self.cases
-            .iter()
-            .filter(|c| self.status_filter.is_none_or(|s| c.status == s))
+        let day = self.date_filter.trim();
+        self.cases.iter().filter(move |c| {
+            self.status_filter.is_none_or(|s| c.status == s) && c.created_at.starts_with(day)
+        })
     }
 
     /// The case is read-only (signed or amended).

@@ -26,6 +26,16 @@ pub fn cases_ui(ui: &mut egui::Ui, state: &AppState, commands: &mut Vec<AppComma
             if r.changed() {
                 commands.push(AppCommand::Search(search));
             }
+            ui.label("Created");
+            let mut day = state.date_filter.clone();
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut day)
+                    .hint_text("YYYY-MM-DD, YYYY-MM or YYYY")
+                    .desired_width(150.0),
+            );
+            if r.changed() {
+                commands.push(AppCommand::FilterDate(day));
+            }
             let current = state.status_filter.map_or("any", CaseStatus::as_str);
             egui::ComboBox::from_label("Status")
                 .selected_text(current)
