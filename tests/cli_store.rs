@@ -2,27 +2,12 @@
 //! edit, undo, sign, amend, verify, backup, and bad databases.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{ks, text};
 
 use karyostation::domain::synth::SynthConfig;
-
-fn ks(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_karyostation"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("KARYOSTATION_DB")
-        .output()
-        .unwrap_or_else(|e| panic!("run karyostation: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))

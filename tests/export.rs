@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::{ks, text};
+
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::synth::SynthConfig;
 use karyostation::export::coco::CocoDataset;
@@ -17,24 +20,6 @@ use karyostation::store::{OpenMode, SqliteCaseRepo};
 const PATIENT_NAMES: [&str; 2] = ["Doe, Jane", "Roe, Richard"];
 const PATIENT_IDS: [&str; 2] = ["PID-4711-XQ", "PID-0815-ZR"];
 const ACCESSIONS: [&str; 2] = ["CG-SIGNED-1", "CG-OPEN-2"];
-
-fn ks(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_karyostation"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("KARYOSTATION_DB")
-        .output()
-        .unwrap_or_else(|e| panic!("run karyostation: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn ok(o: Output) -> Output {
     assert!(o.status.success(), "{}", text(&o));

@@ -50,21 +50,7 @@ pub fn rle_counts(pixels: &BTreeSet<(u32, u32)>, width: u32, height: u32) -> Vec
         .collect();
     idx.sort_unstable();
     let total = u64::from(width) * u64::from(height);
-    let mut counts = Vec::new();
-    let mut pos = 0u64;
-    let mut i = 0;
-    while i < idx.len() {
-        let start = idx[i];
-        counts.push((start - pos) as u32);
-        let mut end = start + 1;
-        i += 1;
-        while i < idx.len() && idx[i] == end {
-            end += 1;
-            i += 1;
-        }
-        counts.push((end - start) as u32);
-        pos = end;
-    }
+    let (mut counts, pos) = crate::store::rle::runs(&idx);
     if pos < total || counts.is_empty() {
         counts.push((total - pos) as u32);
     }

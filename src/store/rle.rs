@@ -7,6 +7,29 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+/// Run lengths of sorted, distinct linear pixel indices: gap, run, gap,
+/// run, ... starting with the gap before the first run (possibly 0), and
+/// the index just past the last run. Shared by this store encoding and the
+/// COCO export.
+pub fn runs(sorted: &[u64]) -> (Vec<u32>, u64) {
+    let mut counts = Vec::new();
+    let mut pos = 0u64;
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        counts.push((start - pos) as u32);
+        let mut end = start + 1;
+        i += 1;
+        while i < sorted.len() && sorted[i] == end {
+            end += 1;
+            i += 1;
+        }
+        counts.push((end - start) as u32);
+        pos = end;
+    }
+    (counts, pos)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rle {
     pub bbox: [u32; 4],
@@ -36,21 +59,7 @@ impl Rle {
             .map(|&(x, y)| u64::from(y - y0) * u64::from(w) + u64::from(x - x0))
             .collect();
         idx.sort_unstable();
-        let mut counts = Vec::new();
-        let mut pos = 0u64;
-        let mut i = 0;
-        while i < idx.len() {
-            counts.push((idx[i] - pos) as u32);
-            let start = idx[i];
-            let mut end = start + 1;
-            i += 1;
-            while i < idx.len() && idx[i] == end {
-                end += 1;
-                i += 1;
-            }
-            counts.push((end - start) as u32);
-            pos = end;
-        }
+        let (counts, _) = runs(&idx);
         Self {
             bbox: [x0, y0, w, h],
             counts,
