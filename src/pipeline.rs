@@ -320,11 +320,19 @@ impl Pipeline {
         if px.len() < 12 {
             return None;
         }
-        let region = Region::from_pixels(&px);
-        let dens = density(gray, modality);
+        // Work on the object's neighbourhood only: this runs on the window's
+        // thread after a cut or a drawn outline.
+        let bbox = Region::from_pixels(&px)
+            .bbox
+            .padded(4, gray.width(), gray.height());
+        let local = gray.crop(bbox);
+        let shifted: Vec<(usize, usize)> =
+            px.iter().map(|&(x, y)| (x - bbox.x, y - bbox.y)).collect();
+        let region = Region::from_pixels(&shifted);
+        let dens = density(&local, modality);
         let geo = geometry::measure(&dens, &region)?;
         let half = (geo.straightened.width().max(1) - 1) / 2;
-        let gband = crate::domain::analysis::gband_look(gray, modality);
+        let gband = crate::domain::analysis::gband_look(&local, modality);
         let crop = geometry::straighten(&gband, &region, &geo.axis, half, 255.0, true);
         let features = ChromosomeFeatures::from_geometry(&geo, crop);
         self.classifier

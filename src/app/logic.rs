@@ -720,12 +720,15 @@ impl AppState {
         let Some((gray, modality)) = self.cell.as_ref().and_then(|c| c.image.as_ref()) else {
             return pixels;
         };
-        let look = crate::domain::analysis::gband_look(gray, *modality);
-        let values: Vec<u8> = pixels
-            .iter()
-            .filter(|&&(x, y)| (x as usize) < look.width() && (y as usize) < look.height())
-            .map(|&(x, y)| look.at(x as usize, y as usize))
-            .collect();
+        // The G-band look of one pixel (no copy of the whole spread).
+        let look = |x: u32, y: u32| {
+            let (x, y) = (x as usize, y as usize);
+            (x < gray.width() && y < gray.height()).then(|| match modality {
+                crate::domain::modality::Modality::Brightfield => gray.at(x, y),
+                crate::domain::modality::Modality::Fluorescence => 255 - gray.at(x, y),
+            })
+        };
+        let values: Vec<u8> = pixels.iter().filter_map(|&(x, y)| look(x, y)).collect();
         if values.is_empty() {
             return pixels;
         }
@@ -736,11 +739,7 @@ impl AppState {
         let t = crate::domain::segmentation::filters::otsu_threshold(&hist);
         let kept: std::collections::BTreeSet<(u32, u32)> = pixels
             .iter()
-            .filter(|&&(x, y)| {
-                (x as usize) < look.width()
-                    && (y as usize) < look.height()
-                    && look.at(x as usize, y as usize) <= t
-            })
+            .filter(|&&(x, y)| look(x, y).is_some_and(|v| v <= t))
             .copied()
             .collect();
         if kept.len() * 5 < pixels.len() {

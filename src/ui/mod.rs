@@ -10,7 +10,7 @@ pub mod theme;
 
 use std::collections::BTreeMap;
 
-use egui::{Color32, RichText};
+use egui::RichText;
 
 use crate::app::{AppCommand, AppState, Db, Level, Prefs, SHORTCUTS, Screen};
 use crate::domain::case::NewCase;
@@ -100,9 +100,6 @@ impl KaryoApp {
             help_ui(ui.ctx(), &mut self.commands);
         }
         for command in std::mem::take(&mut self.commands) {
-            if command == AppCommand::CreateCase(NewCase::default()) {
-                continue;
-            }
             self.state.handle(command);
         }
         if self.state.want_import_dialog {
@@ -368,11 +365,6 @@ impl KaryoApp {
 }
 
 impl eframe::App for KaryoApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        let _ = ctx;
-        self.state.poll_jobs();
-    }
-
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
     }
@@ -424,14 +416,4 @@ fn help_ui(ctx: &egui::Context, commands: &mut Vec<AppCommand>) {
 /// A gray raster as an egui image.
 pub fn gray_image(gray: &GrayImage) -> egui::ColorImage {
     egui::ColorImage::from_gray([gray.width(), gray.height()], gray.data())
-}
-
-/// Text colour for a count: plain at 2 (or the expected sex complement),
-/// highlighted otherwise.
-pub fn count_color(ui: &egui::Ui, count: usize, expected: bool) -> Color32 {
-    if expected || count == 2 {
-        ui.visuals().text_color()
-    } else {
-        theme::COUNT_WARNING
-    }
 }

@@ -7,7 +7,6 @@ use crate::domain::chromosome::ChromosomeClass;
 /// Spacing and sizes, in points.
 pub const THUMB_SIZE: f32 = 150.0;
 pub const SIDE_PANEL_WIDTH: f32 = 300.0;
-pub const CASE_LIST_WIDTH: f32 = 280.0;
 pub const LABEL_SIZE: f32 = 13.0;
 pub const KARYOGRAM_HEIGHT: f32 = 330.0;
 

@@ -61,7 +61,13 @@ fn fingerprint(o: &CellObject) -> (usize, u64, Polarity, i32) {
     (o.pixels.len(), h, o.polarity, o.rotation_deg)
 }
 
-fn view_object(gray: &GrayImage, modality: Modality, o: &CellObject) -> ObjectView {
+/// `look` is the spread in G-band look (see [`gband_look`]).
+fn view_object(
+    gray: &GrayImage,
+    look: &GrayImage,
+    modality: Modality,
+    o: &CellObject,
+) -> ObjectView {
     let pixels: Vec<(usize, usize)> = o
         .pixels
         .iter()
@@ -73,11 +79,10 @@ fn view_object(gray: &GrayImage, modality: Modality, o: &CellObject) -> ObjectVi
     } else {
         Region::from_pixels(&pixels).centroid()
     };
-    let look = gband_look(gray, modality);
     // The same crop the exports use (one truth for what is shown and
     // exported); objects too small to straighten show their bounding box.
     let straight = (pixels.len() >= 12)
-        .then(|| super::crop::straightened_crop(&look, o))
+        .then(|| super::crop::straightened_crop(look, o))
         .flatten()
         .filter(|c| c.height() >= 8);
     let (crop, straightened, length_px) = match straight {
@@ -86,7 +91,7 @@ fn view_object(gray: &GrayImage, modality: Modality, o: &CellObject) -> ObjectVi
             (c, true, len)
         }
         None => {
-            let c = bbox_crop(&look, &pixels);
+            let c = bbox_crop(look, &pixels);
             let len = c.height().max(c.width()) as f64;
             (c, false, len)
         }
@@ -138,6 +143,7 @@ impl CellView {
         previous: Option<&CellView>,
         scale: f64,
     ) -> Self {
+        let look = gband_look(gray, modality);
         let objects: BTreeMap<ObjectId, ObjectView> = cell
             .objects
             .values()
@@ -147,7 +153,7 @@ impl CellView {
                     .filter(|v| v.fingerprint == fingerprint(o));
                 let view = match reused {
                     Some(v) => v.clone(),
-                    None => view_object(gray, modality, o),
+                    None => view_object(gray, &look, modality, o),
                 };
                 (o.id, view)
             })
