@@ -114,3 +114,66 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), (PathBuf, std::i
     }
     Ok(())
 }
+
+/// The environment variable naming a folder with extra band tables.
+pub const BANDS_ENV: &str = "KARYOSTATION_BANDS";
+
+/// Folders searched for the 300- and 700-band tables (not shipped: they are
+/// derived with an LGPL band list): `$KARYOSTATION_BANDS`, `bands/` in the
+/// user data directory, and `bands/` beside the executable.
+pub fn band_table_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(p) = std::env::var_os(BANDS_ENV).filter(|p| !p.is_empty()) {
+        dirs.push(PathBuf::from(p));
+    }
+    if let Some(d) = user_data_dir() {
+        dirs.push(d.join("bands"));
+    }
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        dirs.push(exe_dir.join("bands"));
+    }
+    dirs
+}
+
+/// Installs the 300- and 700-band tables found in `dirs` (first match per
+/// level). Returns one line per level: where it came from, or why it is not
+/// available (the level then shows the nearest built-in table).
+pub fn install_band_tables(dirs: &[PathBuf]) -> Vec<String> {
+    use crate::domain::bands::{BandLevel, BandTable};
+    let mut notes = Vec::new();
+    for level in [BandLevel::B300, BandLevel::B700] {
+        let found = dirs
+            .iter()
+            .map(|d| d.join(level.file_name()))
+            .find(|p| p.is_file());
+        let Some(path) = found else {
+            notes.push(format!(
+                "{}-band table not found ({} in ${BANDS_ENV} or the data folder's bands/): using {} bands",
+                level.bands_per_set(),
+                level.file_name(),
+                level.fallback().bands_per_set()
+            ));
+            continue;
+        };
+        let result = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| BandTable::install(level, &text));
+        notes.push(match result {
+            Ok(_) => format!(
+                "{}-band table from {}",
+                level.bands_per_set(),
+                path.display()
+            ),
+            Err(e) => format!(
+                "{}-band table {} is unusable ({e}): using {} bands",
+                level.bands_per_set(),
+                path.display(),
+                level.fallback().bands_per_set()
+            ),
+        });
+    }
+    notes
+}

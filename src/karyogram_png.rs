@@ -215,6 +215,7 @@ fn draw_karyogram(
         row_gap: base.row_gap * factor,
         title_height: title_height * factor,
         min_group_width: base.min_group_width * factor,
+        ..base
     };
     let l = layout(&items, &params);
     let dark = modality == Modality::Fluorescence;

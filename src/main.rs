@@ -623,7 +623,7 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
                     m.karyotype,
                     m.objects,
                     m.rejected,
-                    m.unresolved_entropy,
+                    m.unresolved_flags,
                     m.image_path
                 ));
             }

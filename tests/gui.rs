@@ -12,8 +12,10 @@ use kittest::Queryable as _;
 
 use karyostation::app::{AppCommand, AppState, Db, Prefs, Screen};
 use karyostation::casework::{DEMO_ACCESSION, seed_demo_case};
+use karyostation::domain::chromosome::ChromosomeClass;
 use karyostation::domain::ids::ObjectId;
 use karyostation::domain::ports::CaseRepo;
+use karyostation::domain::review::UnmetRule;
 use karyostation::pipeline::Pipeline;
 use karyostation::store::{OpenMode, SqliteCaseRepo};
 use karyostation::ui::KaryoApp;
@@ -313,6 +315,10 @@ fn snapshots_of_the_case_and_metaphase_views() {
     h.key_press(egui::Key::Tab);
     h.run_steps(3);
     h.snapshot("metaphase_view");
+    h.key_press(egui::Key::K);
+    h.run_steps(3);
+    assert_eq!(h.state().state.screen, Screen::Karyogram);
+    h.snapshot("karyogram_view");
 }
 
 /// The case is a row of the list (the open case's accession also shows in
@@ -358,4 +364,251 @@ fn the_case_list_filters_by_search_status_and_date() {
     h.state_mut().push(AppCommand::FilterDate(today));
     h.run_steps(2);
     assert!(listed(&h, "LAB-77"));
+}
+
+/// The class of `id`, its class counts, the automatic karyotype and the
+/// karyogram group it is drawn in, as the window has them.
+fn karyogram_facts(
+    app: &KaryoApp,
+    id: ObjectId,
+) -> (
+    Option<ChromosomeClass>,
+    Vec<usize>,
+    String,
+    Option<ChromosomeClass>,
+) {
+    let cell = app.state.cell.as_ref().unwrap();
+    let view = cell.view.as_ref().unwrap();
+    let group = view
+        .layout
+        .groups
+        .iter()
+        .find(|g| g.members.iter().any(|(m, _)| *m == id))
+        .map(|g| g.class);
+    (
+        cell.state.objects[&id].class,
+        view.counts.to_vec(),
+        view.karyotype.to_iscn(),
+        group,
+    )
+}
+
+fn drag(h: &mut Harness<'static, KaryoApp>, from: Pos2, to: Pos2) {
+    h.drag_at(from);
+    h.run_steps(1);
+    for i in 1..=10 {
+        let t = i as f32 / 10.0;
+        h.hover_at(pos2(
+            from.x + (to.x - from.x) * t,
+            from.y + (to.y - from.y) * t,
+        ));
+        h.run_steps(1);
+    }
+    h.event(egui::Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+#[test]
+fn drag_a_chromosome_to_another_class_then_undo_restores_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    h.key_press(egui::Key::K);
+    h.run_steps(3);
+    assert_eq!(h.state().state.screen, Screen::Karyogram);
+    let metaphase = h.state().state.cell.as_ref().unwrap().summary.id;
+    let case = h.state().state.case.as_ref().unwrap().summary.id;
+    let other = SqliteCaseRepo::open(&dir.path().join("cases.sqlite"), OpenMode::Existing).unwrap();
+    let edits_before = other.edit_count(case).unwrap();
+    let stored_before = other.cell(metaphase).unwrap();
+
+    // A chromosome of a class, and a class with fewer than two members to
+    // drop it on (so no swap is offered).
+    let (id, from_class, target) = {
+        let app = h.state();
+        let view = app.state.cell.as_ref().unwrap().view.as_ref().unwrap();
+        let target = ChromosomeClass::all()
+            .find(|c| view.count(*c) < 2)
+            .expect("a class with fewer than two members");
+        let (id, class) = view
+            .layout
+            .groups
+            .iter()
+            .filter(|g| g.class != target)
+            .find_map(|g| g.members.first().map(|(id, _)| (*id, g.class)))
+            .unwrap();
+        (id, class, target)
+    };
+    let before = karyogram_facts(h.state(), id);
+    assert_eq!(before.0, Some(from_class));
+    assert_eq!(before.3, Some(from_class));
+    let from = h
+        .state()
+        .karyogram
+        .rects
+        .iter()
+        .find(|(o, _)| *o == id)
+        .unwrap()
+        .1
+        .center();
+    let to = h
+        .state()
+        .karyogram
+        .groups
+        .iter()
+        .find(|(c, _)| *c == target)
+        .unwrap()
+        .1
+        .center();
+    drag(&mut h, from, to);
+    // One frame applies the drop; the next frame shows it (no job needed).
+    h.run_steps(1);
+    let after = karyogram_facts(h.state(), id);
+    assert_eq!(after.0, Some(target), "the class");
+    assert_eq!(after.3, Some(target), "the arrangement");
+    assert_eq!(
+        after.1[from_class.index()],
+        before.1[from_class.index()] - 1
+    );
+    assert_eq!(after.1[target.index()], before.1[target.index()] + 1);
+    assert_ne!(after.2, before.2, "the karyotype text");
+    h.run_steps(2);
+    assert!(
+        h.query_by_label(&format!("automatic: {}", after.2))
+            .is_some()
+    );
+    // The store has the edit (another connection sees it).
+    assert_eq!(other.edit_count(case).unwrap(), edits_before + 1);
+    assert_eq!(
+        other.cell(metaphase).unwrap().objects[&id].class,
+        Some(target)
+    );
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    settle(&mut h, |a| {
+        a.state
+            .cell
+            .as_ref()
+            .is_some_and(|c| c.view_generation == c.generation)
+    });
+    assert_eq!(karyogram_facts(h.state(), id), before);
+    assert_same_cell(
+        &other.cell(metaphase).unwrap(),
+        &stored_before,
+        "store after undo",
+    );
+}
+
+#[test]
+fn sign_off_is_refused_while_a_flag_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    h.state_mut()
+        .push(AppCommand::OpenCase(DEMO_ACCESSION.to_string()));
+    settle(&mut h, |a| a.state.screen == Screen::Case);
+    let flags: u32 = h
+        .state()
+        .state
+        .case
+        .as_ref()
+        .unwrap()
+        .metaphases
+        .iter()
+        .map(|m| m.unresolved_flags)
+        .sum();
+    assert!(flags > 0, "the demo case has flags to review");
+    h.get_by_label("Sign off…").click();
+    h.run_steps(3);
+    assert!(h.state().state.sign_off.is_some());
+    assert!(h.query_by_label_contains("open review flags").is_some());
+    // Few cells: a reason is needed as well.
+    h.get_by_label("Sign").click();
+    h.run_steps(2);
+    let status =
+        |h: &Harness<'static, KaryoApp>| h.state().state.case.as_ref().unwrap().summary.status;
+    assert!(!status(&h).is_read_only(), "refused");
+    assert!(
+        h.state()
+            .state
+            .messages
+            .iter()
+            .any(|m| m.text.contains("flagged")),
+        "{:?}",
+        h.state().state.messages
+    );
+
+    // Resolve every flag by an explicit accept (recorded), then sign with a
+    // reason for the short count: accepted.
+    let cells: Vec<_> = h
+        .state()
+        .state
+        .case
+        .as_ref()
+        .unwrap()
+        .metaphases
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    for m in cells {
+        h.state_mut().push(AppCommand::OpenMetaphase(m));
+        settle(&mut h, |a| {
+            a.state.cell.as_ref().is_some_and(|c| c.summary.id == m)
+        });
+        let open: Vec<ObjectId> = h
+            .state()
+            .state
+            .cell
+            .as_ref()
+            .unwrap()
+            .state
+            .objects
+            .values()
+            .filter(|o| !o.open_flags().is_empty())
+            .map(|o| o.id)
+            .collect();
+        for id in open {
+            h.state_mut().push(AppCommand::Accept(id));
+            h.run_steps(1);
+        }
+    }
+    h.state_mut().push(AppCommand::ShowCase);
+    h.state_mut().push(AppCommand::OpenSignOff);
+    h.run_steps(3);
+    assert!(
+        h.state()
+            .state
+            .sign_off
+            .as_ref()
+            .unwrap()
+            .unmet
+            .iter()
+            .all(|u| !matches!(u, UnmetRule::UnresolvedFlag { .. }))
+    );
+    let proposal = h
+        .state()
+        .state
+        .sign_off
+        .as_ref()
+        .unwrap()
+        .assessment
+        .proposed
+        .clone()
+        .unwrap();
+    h.state_mut().push(AppCommand::Sign {
+        karyotype: proposal.clone(),
+        reason: Some("demo case: 8 cells only".into()),
+    });
+    h.run_steps(2);
+    let summary = &h.state().state.case.as_ref().unwrap().summary;
+    assert!(
+        summary.status.is_read_only(),
+        "signed: {:?}",
+        h.state().state.messages
+    );
+    assert_eq!(summary.karyotype, proposal);
 }

@@ -88,6 +88,7 @@ fn cell() -> (GrayImage, CellState) {
                 proposed: class,
                 slot,
                 polarity,
+                proposed_polarity: None,
                 rotation_deg: rotation,
                 pixels,
                 rejected: rejected.then(|| "debris".to_string()),

@@ -224,7 +224,7 @@ fn sign_off_rules_signature_read_only_and_amendment() {
             assert!(
                 unmet
                     .iter()
-                    .any(|u| matches!(u, UnmetRule::UnresolvedEntropy { .. }))
+                    .any(|u| matches!(u, UnmetRule::UnresolvedFlag { .. }))
             );
         }
         other => panic!("expected unmet rules, got {other:?}"),

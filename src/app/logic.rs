@@ -7,24 +7,27 @@ use std::time::Duration;
 
 use crate::casework::{self, DEMO_ACCESSION, Flow, ImportEvent};
 use crate::domain::case::EditRequest;
-use crate::domain::chromosome::Polarity;
+use crate::domain::chromosome::{ChromosomeClass, Polarity};
 use crate::domain::classify::entropy;
+use crate::domain::clonality::{CellInput, assess_cells};
 use crate::domain::ids::{MetaphaseId, ObjectId};
 use crate::domain::karyogram::cell_view::CellView;
 use crate::domain::karyogram::edit::{CellObject, Edit, Producer};
 use crate::domain::karyogram::tools::{brush_stroke, lasso_pixels, split_by_line};
 use crate::domain::modality::{ModalityChoice, resolve};
 use crate::domain::ports::{CaseRepo, ModelInfo};
+use crate::domain::review::SignOffRules;
 use crate::imageio::{LoadLimits, load_gray};
 use crate::store::{OpenMode, SqliteCaseRepo, StoreError};
 
 use super::jobs::JobEvent;
-use super::{AppCommand, AppState, Db, FailedCell, Gesture, Level, OpenCell, Screen, Tool};
+use super::{
+    AppCommand, AppState, Db, DropTarget, FailedCell, Gesture, Level, OpenCell, Screen,
+    SignOffView, Tool,
+};
 
 /// Smallest piece a cut may leave, pixels.
 const MIN_PIECE_PX: usize = 20;
-/// Karyogram units per crop pixel in the cell view.
-const KARYOGRAM_SCALE: f64 = 1.0;
 
 impl AppState {
     /// Applies one command.
@@ -118,7 +121,41 @@ impl AppState {
             AppCommand::Undo => self.undo_redo(true),
             AppCommand::Redo => self.undo_redo(false),
             AppCommand::CancelJob(id) => self.jobs.cancel(id),
-            AppCommand::SetPrefs(prefs) => self.prefs = *prefs,
+            AppCommand::SetPrefs(prefs) => {
+                let relayout = prefs.straighten != self.prefs.straighten
+                    || prefs.show_ideograms != self.prefs.show_ideograms;
+                self.prefs = *prefs;
+                if relayout {
+                    self.rearrange_view();
+                }
+            }
+            AppCommand::ShowKaryogram(show) => {
+                if self.cell.is_some() {
+                    self.screen = if show {
+                        Screen::Karyogram
+                    } else {
+                        Screen::Metaphase
+                    };
+                }
+            }
+            AppCommand::Flip(object) => {
+                if self.object(object).is_some() {
+                    self.edit(Edit::Flip { object });
+                }
+            }
+            AppCommand::Rotate(object, degrees) => {
+                if self.object(object).is_some() && degrees.rem_euclid(360) != 0 {
+                    self.edit(Edit::Rotate { object, degrees });
+                }
+            }
+            AppCommand::Drop { object, target } => self.drop_object(object, target),
+            AppCommand::Swap(a, b) => self.swap(a, b),
+            AppCommand::AcceptPair(class) => self.accept_pair(class),
+            AppCommand::SetCellKaryotype(text) => self.set_cell_karyotype(text),
+            AppCommand::OpenSignOff => self.open_sign_off(),
+            AppCommand::CloseSignOff => self.sign_off = None,
+            AppCommand::Sign { karyotype, reason } => self.sign(&karyotype, reason.as_deref()),
+            AppCommand::Amend(reason) => self.amend(&reason),
             AppCommand::SetBrush(radius) => self.prefs.brush_radius = radius.clamp(1.0, 60.0),
             AppCommand::DismissMessages => self.messages.clear(),
             AppCommand::ToggleHelp => self.show_help = !self.show_help,
@@ -438,10 +475,10 @@ impl AppState {
         let metaphase = cell.summary.id;
         let state = cell.state.clone();
         let previous = cell.view.clone();
+        let options = self.view_options();
         self.jobs
             .spawn("Updating the karyogram", false, move |ctx| {
-                let view =
-                    CellView::derive(&gray, modality, &state, previous.as_ref(), KARYOGRAM_SCALE);
+                let view = CellView::derive(&gray, modality, &state, previous.as_ref(), &options);
                 ctx.send(JobEvent::Derived {
                     metaphase,
                     generation,
@@ -599,9 +636,328 @@ impl AppState {
                     let existing: Vec<ObjectId> = cell.state.objects.keys().copied().collect();
                     self.selection.retain(|id| existing.contains(id));
                 }
+                // Classes, counts and the arrangement show the edit in this
+                // frame; crops of changed objects follow from the job.
+                self.rearrange_view();
                 self.start_derive();
             }
             Err(e) => self.say(Level::Error, format!("cannot reload cell {id}: {e}")),
+        }
+    }
+
+    /// Lays the current view out again for the current state and options
+    /// (no measuring: classes, counts, order and layout only).
+    fn rearrange_view(&mut self) {
+        let options = self.view_options();
+        if let Some(cell) = self.cell.as_mut()
+            && let Some(view) = &cell.view
+        {
+            cell.view = Some(view.rearranged(&cell.state, &options));
+        }
+    }
+
+    /// Active members of `class` in karyogram order (slot, then id).
+    fn members(&self, class: Option<ChromosomeClass>) -> Vec<&CellObject> {
+        let Some(cell) = self.cell.as_ref() else {
+            return Vec::new();
+        };
+        let mut members: Vec<&CellObject> =
+            cell.state.active().filter(|o| o.class == class).collect();
+        members.sort_by_key(|o| (o.slot, o.id));
+        members
+    }
+
+    fn drop_object(&mut self, object: ObjectId, target: DropTarget) {
+        let Some(o) = self.object(object).cloned() else {
+            return;
+        };
+        let edits = match target {
+            DropTarget::Unassigned => {
+                if o.class.is_none() {
+                    return;
+                }
+                vec![Edit::Reclassify {
+                    object,
+                    from: o.class,
+                    to: None,
+                }]
+            }
+            DropTarget::Class(class, position) if o.class == Some(class) => {
+                // Another position among the homologs: trade places.
+                let members = self.members(Some(class));
+                let Some(other) = members.get(position as usize).filter(|m| m.id != object) else {
+                    return;
+                };
+                if other.slot == o.slot {
+                    let mine = members.iter().position(|m| m.id == object).unwrap_or(0) as u32;
+                    vec![Edit::Move {
+                        object,
+                        from: o.slot,
+                        to: if mine > position {
+                            o.slot.saturating_sub(1)
+                        } else {
+                            o.slot + 1
+                        },
+                    }]
+                } else {
+                    vec![
+                        Edit::Move {
+                            object,
+                            from: o.slot,
+                            to: other.slot,
+                        },
+                        Edit::Move {
+                            object: other.id,
+                            from: other.slot,
+                            to: o.slot,
+                        },
+                    ]
+                }
+            }
+            DropTarget::Class(class, position) => {
+                let members = self.members(Some(class));
+                let slot = members
+                    .get(position as usize)
+                    .map(|m| m.slot)
+                    .unwrap_or_else(|| members.iter().map(|m| m.slot + 1).max().unwrap_or(0));
+                let mut edits = vec![Edit::Reclassify {
+                    object,
+                    from: o.class,
+                    to: Some(class),
+                }];
+                if slot != o.slot {
+                    edits.push(Edit::Move {
+                        object,
+                        from: o.slot,
+                        to: slot,
+                    });
+                }
+                edits
+            }
+        };
+        self.edit(one_edit(edits));
+    }
+
+    fn swap(&mut self, a: ObjectId, b: ObjectId) {
+        let (Some(oa), Some(ob)) = (self.object(a).cloned(), self.object(b).cloned()) else {
+            return;
+        };
+        if a == b {
+            return;
+        }
+        let mut edits = Vec::new();
+        if oa.class != ob.class {
+            edits.push(Edit::Reclassify {
+                object: a,
+                from: oa.class,
+                to: ob.class,
+            });
+            edits.push(Edit::Reclassify {
+                object: b,
+                from: ob.class,
+                to: oa.class,
+            });
+        }
+        if oa.slot != ob.slot {
+            edits.push(Edit::Move {
+                object: a,
+                from: oa.slot,
+                to: ob.slot,
+            });
+            edits.push(Edit::Move {
+                object: b,
+                from: ob.slot,
+                to: oa.slot,
+            });
+        }
+        if !edits.is_empty() {
+            self.edit(one_edit(edits));
+        }
+    }
+
+    fn accept_pair(&mut self, class: ChromosomeClass) {
+        let edits: Vec<Edit> = self
+            .members(Some(class))
+            .into_iter()
+            .filter(|o| !o.accepted && !o.open_flags().is_empty())
+            .map(|o| Edit::Accept {
+                object: o.id,
+                accepted: true,
+            })
+            .collect();
+        if edits.is_empty() {
+            self.say(Level::Info, format!("nothing to accept in pair {class}"));
+        } else {
+            self.edit(one_edit(edits));
+        }
+    }
+
+    fn set_cell_karyotype(&mut self, text: String) {
+        let Some(cell) = self.cell.as_ref() else {
+            return;
+        };
+        let text = text.trim().to_string();
+        if text == cell.state.karyotype {
+            return;
+        }
+        let checked = crate::domain::iscn::check(&text);
+        if let Some(issue) = checked.errors().next() {
+            self.say(
+                Level::Error,
+                format!(
+                    "not recorded: the karyotype is not valid ISCN ({})",
+                    issue_text(issue)
+                ),
+            );
+            return;
+        }
+        let before = cell.state.karyotype.clone();
+        self.edit(Edit::KaryotypeText {
+            before,
+            after: text,
+        });
+        self.refresh_case();
+    }
+
+    fn sign_off_rules(&self) -> SignOffRules {
+        SignOffRules {
+            two_person: self.prefs.two_person_rule,
+            ..SignOffRules::default()
+        }
+    }
+
+    fn open_sign_off(&mut self) {
+        self.refresh_case();
+        let Some(case) = self.case.as_ref() else {
+            return;
+        };
+        let rules = self.sign_off_rules();
+        let accession = case.summary.accession.clone();
+        let cells: Vec<CellInput> = case
+            .metaphases
+            .iter()
+            .map(|m| CellInput {
+                label: m.source_name.clone(),
+                karyotype: m.karyotype.clone(),
+                analysed: m.analysed,
+            })
+            .collect();
+        let assessment = assess_cells(&cells);
+        let unmet = match self.repo() {
+            Some(repo) => repo.sign_off_check(&accession, &self.prefs.user, None, &rules),
+            None => return,
+        };
+        match unmet {
+            Ok(unmet) => {
+                self.sign_off = Some(SignOffView {
+                    unmet,
+                    rules,
+                    assessment,
+                });
+            }
+            Err(e) => self.say(Level::Error, format!("cannot check case {accession}: {e}")),
+        }
+    }
+
+    fn sign(&mut self, karyotype: &str, reason: Option<&str>) {
+        let Some(case) = self.case.as_ref() else {
+            return;
+        };
+        let karyotype = karyotype.trim();
+        let checked = crate::domain::iscn::check(karyotype);
+        if let Some(issue) = checked.errors().next() {
+            self.say(
+                Level::Error,
+                format!(
+                    "not signed: the case karyotype is not valid ISCN ({})",
+                    issue_text(issue)
+                ),
+            );
+            return;
+        }
+        let accession = case.summary.accession.clone();
+        if karyotype != case.summary.karyotype {
+            let request = EditRequest {
+                case: case.summary.id,
+                metaphase: None,
+                base_revision: case.summary.revision,
+                user: self.prefs.user.clone(),
+                reason: None,
+                edit: Edit::KaryotypeText {
+                    before: case.summary.karyotype.clone(),
+                    after: karyotype.to_string(),
+                },
+            };
+            let result = match &mut self.db {
+                Db::Open(repo) => repo.apply_edit(&request),
+                Db::Failed { .. } => return,
+            };
+            if let Err(e) = result {
+                self.say(Level::Error, format!("not signed: {e}"));
+                self.refresh_case();
+                return;
+            }
+        }
+        let rules = self.sign_off_rules();
+        let user = self.prefs.user.clone();
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let result = match &mut self.db {
+            Db::Open(repo) => repo.sign(&accession, &user, reason, &rules),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(summary) => {
+                self.sign_off = None;
+                self.say(
+                    Level::Info,
+                    format!(
+                        "{} version {} signed by {user}: {}",
+                        summary.accession, summary.version, summary.karyotype
+                    ),
+                );
+            }
+            Err(StoreError::Rules { unmet, .. }) => {
+                self.say(
+                    Level::Error,
+                    format!(
+                        "not signed: {}",
+                        crate::domain::review::describe_unmet(&unmet)
+                    ),
+                );
+                if let Some(view) = self.sign_off.as_mut() {
+                    view.unmet = unmet;
+                }
+            }
+            Err(e) => self.say(Level::Error, format!("not signed: {e}")),
+        }
+        self.refresh_case();
+    }
+
+    fn amend(&mut self, reason: &str) {
+        let Some(accession) = self.case.as_ref().map(|c| c.summary.accession.clone()) else {
+            return;
+        };
+        if reason.trim().is_empty() {
+            self.say(Level::Error, "an amendment needs a reason");
+            return;
+        }
+        let user = self.prefs.user.clone();
+        let result = match &mut self.db {
+            Db::Open(repo) => repo.amend(&accession, &user, reason.trim()),
+            Db::Failed { .. } => return,
+        };
+        match result {
+            Ok(summary) => {
+                self.say(
+                    Level::Info,
+                    format!(
+                        "{accession}: version {} opened for amendment",
+                        summary.version
+                    ),
+                );
+                self.open_case(&accession);
+            }
+            Err(e) => self.say(Level::Error, format!("cannot amend {accession}: {e}")),
         }
     }
 
@@ -800,6 +1156,7 @@ impl AppState {
             proposed: class,
             slot,
             polarity,
+            proposed_polarity: Some(polarity),
             rotation_deg: 0,
             pixels,
             rejected: None,
@@ -845,22 +1202,53 @@ impl AppState {
         self.selection.insert(into);
     }
 
-    fn flagged_order(&self) -> Vec<ObjectId> {
+    /// Objects with open review flags, most uncertain first: class
+    /// entropy (as a share of its maximum), a homolog difference (pair
+    /// score against twice the flag threshold) and an uncertain polarity
+    /// (one half) add up.
+    pub fn review_queue(&self) -> Vec<ObjectId> {
+        use crate::domain::analysis::ObjectFlag;
         let Some(cell) = self.cell.as_ref() else {
             return Vec::new();
         };
+        let pair_score = |id: ObjectId| {
+            cell.view.as_ref().map_or(0.0, |v| {
+                v.pairs
+                    .iter()
+                    .filter(|p| p.a == id || p.b == id)
+                    .map(|p| p.score)
+                    .fold(0.0, f64::max)
+            })
+        };
+        let threshold = crate::domain::analysis::AnalysisParams::default().homolog_threshold;
+        let max_entropy = (crate::domain::chromosome::CLASS_COUNT as f64).ln();
         let mut flagged: Vec<(f64, ObjectId)> = cell
             .state
             .active()
-            .filter(|o| !o.flags.is_empty() && !o.accepted)
-            .map(|o| (entropy(&o.probabilities), o.id))
+            .filter_map(|o| {
+                let open = o.open_flags();
+                if open.is_empty() {
+                    return None;
+                }
+                let mut u = 0.0;
+                if open.contains(&ObjectFlag::HighEntropy) {
+                    u += entropy(&o.probabilities) / max_entropy;
+                }
+                if open.contains(&ObjectFlag::HomologDiffers) {
+                    u += (pair_score(o.id) / (2.0 * threshold)).min(1.0);
+                }
+                if open.contains(&ObjectFlag::PolarityUncertain) {
+                    u += 0.5;
+                }
+                Some((u, o.id))
+            })
             .collect();
         flagged.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         flagged.into_iter().map(|(_, id)| id).collect()
     }
 
     fn next_flagged(&mut self) {
-        let order = self.flagged_order();
+        let order = self.review_queue();
         self.select_next_in(&order, "no flagged objects left in this cell");
     }
 
@@ -918,4 +1306,21 @@ pub fn thumbnail(
         }
     }
     out
+}
+
+/// Several edits as one stored correction (a single edit stays itself).
+fn one_edit(mut edits: Vec<Edit>) -> Edit {
+    if edits.len() == 1 {
+        edits.remove(0)
+    } else {
+        Edit::Batch { edits }
+    }
+}
+
+/// An ISCN issue as "at character N: reason".
+pub fn issue_text(issue: &crate::domain::iscn::Issue) -> String {
+    match issue.offset {
+        Some(at) => format!("at character {}: {}", at + 1, issue.message),
+        None => issue.message.clone(),
+    }
 }

@@ -10,6 +10,8 @@
 pub mod jobs;
 mod logic;
 
+pub use logic::issue_text;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub enum Screen {
     Cases,
     Case,
     Metaphase,
+    /// The open cell's karyogram, full size, with the review tools.
+    Karyogram,
 }
 
 /// The metaphase view's tools.
@@ -106,6 +110,11 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("N or Page Down", "next cell"),
     ("P or Page Up", "previous cell"),
     ("F", "next flagged object (most uncertain first)"),
+    ("K", "spread or karyogram of this cell"),
+    ("V", "flip the selected chromosome 180°"),
+    (", / .", "rotate the selected chromosome (Shift: 15°)"),
+    ("G", "straightened or rotated-only karyogram"),
+    ("W", "swap the selected chromosome with its homolog"),
     ("Tab", "next object"),
     ("1 … 22, X, Y then Enter", "reclassify the selected object"),
     ("U", "move the selected object to unassigned"),
@@ -139,6 +148,11 @@ pub struct Prefs {
     pub contrast: f32,
     pub brush_radius: f32,
     pub show_karyogram: bool,
+    /// Straightened chromosomes in the karyogram (false: rotated only).
+    pub straighten: bool,
+    pub show_ideograms: bool,
+    /// Lab rule: the signer may not be someone who analysed the case.
+    pub two_person_rule: bool,
     pub user: String,
 }
 
@@ -155,6 +169,9 @@ impl Default for Prefs {
             contrast: 1.0,
             brush_radius: 4.0,
             show_karyogram: true,
+            straighten: true,
+            show_ideograms: true,
+            two_person_rule: false,
             user: default_user(),
         }
     }
@@ -233,6 +250,25 @@ pub enum Gesture {
     Lasso { outline: Vec<(f64, f64)> },
 }
 
+/// Where a chromosome dragged in the karyogram was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropTarget {
+    /// A class, at a position among its members (0 = first homolog).
+    Class(ChromosomeClass, u32),
+    /// The unassigned row.
+    Unassigned,
+}
+
+/// The sign-off dialog's facts, read from the store when it opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignOffView {
+    /// Rules not met if the current user signed now.
+    pub unmet: Vec<crate::domain::review::UnmetRule>,
+    pub rules: crate::domain::review::SignOffRules,
+    /// The case karyotype the clonality rules propose.
+    pub assessment: crate::domain::clonality::CaseKaryotype,
+}
+
 /// What the UI asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppCommand {
@@ -269,6 +305,33 @@ pub enum AppCommand {
     Accept(ObjectId),
     Undo,
     Redo,
+    /// Show the open cell's karyogram (true) or spread (false).
+    ShowKaryogram(bool),
+    /// Turn a chromosome end over end.
+    Flip(ObjectId),
+    /// Rotate a chromosome by degrees (clockwise).
+    Rotate(ObjectId, i32),
+    /// A chromosome dropped in the karyogram.
+    Drop {
+        object: ObjectId,
+        target: DropTarget,
+    },
+    /// Exchange the classes and positions of two chromosomes.
+    Swap(ObjectId, ObjectId),
+    /// Accept both members of a pair flagged as differing.
+    AcceptPair(ChromosomeClass),
+    /// Record the open cell's karyotype text.
+    SetCellKaryotype(String),
+    /// Open (or refresh) the sign-off dialog.
+    OpenSignOff,
+    CloseSignOff,
+    /// Sign the open case with this final karyotype.
+    Sign {
+        karyotype: String,
+        reason: Option<String>,
+    },
+    /// Start an amendment of the signed case.
+    Amend(String),
     CancelJob(JobId),
     SetPrefs(Box<Prefs>),
     SetBrush(f32),
@@ -297,6 +360,8 @@ pub struct AppState {
     pub jobs: Jobs,
     pub messages: Vec<Message>,
     pub show_help: bool,
+    /// The sign-off dialog, while open.
+    pub sign_off: Option<SignOffView>,
     /// Set when the UI should open the file dialog (it owns the window).
     pub want_import_dialog: bool,
     /// Where the demo spreads are written before import.
@@ -336,6 +401,7 @@ impl AppState {
             jobs: Jobs::new(waker)?,
             messages: Vec::new(),
             show_help: false,
+            sign_off: None,
             want_import_dialog: false,
             scratch_dir,
         };
@@ -371,6 +437,27 @@ impl AppState {
         self.cases.iter().filter(move |c| {
             self.status_filter.is_none_or(|s| c.status == s) && c.created_at.starts_with(day)
         })
+    }
+
+    /// The karyogram's drawing options (from the preferences).
+    pub fn view_options(&self) -> crate::domain::karyogram::cell_view::ViewOptions {
+        crate::domain::karyogram::cell_view::ViewOptions {
+            scale: 1.0,
+            straighten: self.prefs.straighten,
+            ideogram_width: if self.prefs.show_ideograms { 10.0 } else { 0.0 },
+            unassigned_row: true,
+            band_level: self.band_level(),
+        }
+    }
+
+    /// The open case's band level (400 when not recorded or unknown).
+    pub fn band_level(&self) -> crate::domain::bands::BandLevel {
+        use crate::domain::bands::BandLevel;
+        self.case
+            .as_ref()
+            .and_then(|c| c.band_level)
+            .and_then(BandLevel::from_bands)
+            .unwrap_or(BandLevel::B400)
     }
 
     /// The case is read-only (signed or amended).

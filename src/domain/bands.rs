@@ -10,31 +10,75 @@ use std::sync::OnceLock;
 use super::chromosome::{CLASS_COUNT, ChromosomeClass};
 
 /// Band resolution (bands per haploid set).
+///
+/// The 400-, 550- and 850-band tables are CC0 and compiled in. The 300- and
+/// 700-band tables are derived with an LGPL band list and are not shipped:
+/// the application installs them at start-up when it finds them
+/// ([`BandTable::install`]); until then those levels fall back to the nearest
+/// shipped level ([`BandTable::get`] says which table it gave).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BandLevel {
+    B300,
     B400,
     B550,
+    B700,
     B850,
 }
 
 impl BandLevel {
-    pub fn all() -> [Self; 3] {
+    /// Every level, coarsest first.
+    pub fn all() -> [Self; 5] {
+        [Self::B300, Self::B400, Self::B550, Self::B700, Self::B850]
+    }
+
+    /// The levels whose tables are compiled in.
+    pub fn shipped() -> [Self; 3] {
         [Self::B400, Self::B550, Self::B850]
     }
 
     pub fn bands_per_set(self) -> u32 {
         match self {
+            Self::B300 => 300,
             Self::B400 => 400,
             Self::B550 => 550,
+            Self::B700 => 700,
             Self::B850 => 850,
         }
     }
 
-    fn table_text(self) -> &'static str {
+    /// The level with this many bands per haploid set.
+    pub fn from_bands(bands: u32) -> Option<Self> {
+        Self::all().into_iter().find(|l| l.bands_per_set() == bands)
+    }
+
+    /// The shipped level used while this one's table is not installed.
+    pub fn fallback(self) -> Self {
         match self {
-            Self::B400 => include_str!("../../assets/bands/hs_GRCh38_iscn400.tsv"),
-            Self::B550 => include_str!("../../assets/bands/hs_GRCh38_iscn550.gapfixed.tsv"),
-            Self::B850 => include_str!("../../assets/bands/hs_GRCh38_iscn850.tsv"),
+            Self::B300 => Self::B400,
+            Self::B700 => Self::B850,
+            other => other,
+        }
+    }
+
+    /// The file name of the table (as in the shared band tables).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::B300 => "hs_GRCh38_iscn300_derived.tsv",
+            Self::B400 => "hs_GRCh38_iscn400.tsv",
+            Self::B550 => "hs_GRCh38_iscn550.gapfixed.tsv",
+            Self::B700 => "hs_GRCh38_iscn700_derived.tsv",
+            Self::B850 => "hs_GRCh38_iscn850.tsv",
+        }
+    }
+
+    fn table_text(self) -> Option<&'static str> {
+        match self {
+            Self::B400 => Some(include_str!("../../assets/bands/hs_GRCh38_iscn400.tsv")),
+            Self::B550 => Some(include_str!(
+                "../../assets/bands/hs_GRCh38_iscn550.gapfixed.tsv"
+            )),
+            Self::B850 => Some(include_str!("../../assets/bands/hs_GRCh38_iscn850.tsv")),
+            Self::B300 | Self::B700 => None,
         }
     }
 }
@@ -171,25 +215,65 @@ pub struct BandTable {
     ideograms: Vec<Ideogram>,
 }
 
+static INSTALLED_300: OnceLock<BandTable> = OnceLock::new();
+static INSTALLED_700: OnceLock<BandTable> = OnceLock::new();
+
 impl BandTable {
-    /// The table for `level`, parsed once and cached.
+    /// The table for `level`, parsed once and cached. For a level whose
+    /// table is not installed this is the fallback level's table: compare
+    /// `.level` with the level asked for.
     pub fn get(level: BandLevel) -> &'static BandTable {
         static TABLES: OnceLock<Vec<BandTable>> = OnceLock::new();
+        let installed = match level {
+            BandLevel::B300 => INSTALLED_300.get(),
+            BandLevel::B700 => INSTALLED_700.get(),
+            _ => None,
+        };
+        if let Some(t) = installed {
+            return t;
+        }
         let tables = TABLES.get_or_init(|| {
-            BandLevel::all()
+            BandLevel::shipped()
                 .into_iter()
                 .map(|l| {
                     // The shipped tables are checked by a unit test; an error here
                     // would be a build defect, not user input.
-                    Self::parse(l, l.table_text())
+                    Self::parse(l, l.table_text().unwrap_or_default())
                         .unwrap_or_else(|e| panic!("bundled band table {l:?}: {e}"))
                 })
                 .collect()
         });
-        &tables[BandLevel::all()
+        let wanted = level.fallback();
+        &tables[BandLevel::shipped()
             .iter()
-            .position(|l| *l == level)
+            .position(|l| *l == wanted)
             .unwrap_or(0)]
+    }
+
+    /// Installs the table of a level that is not compiled in (300 or 700
+    /// bands) from its text. Returns `Ok(false)` when one was installed
+    /// before (the first stays).
+    ///
+    /// # Errors
+    /// When the level is a shipped one, or the text does not parse.
+    pub fn install(level: BandLevel, text: &str) -> Result<bool, String> {
+        let slot = match level {
+            BandLevel::B300 => &INSTALLED_300,
+            BandLevel::B700 => &INSTALLED_700,
+            other => {
+                return Err(format!(
+                    "the {}-band table is built in",
+                    other.bands_per_set()
+                ));
+            }
+        };
+        let table = Self::parse(level, text)?;
+        Ok(slot.set(table).is_ok())
+    }
+
+    /// True when `level`'s own table is available (not a fallback).
+    pub fn available(level: BandLevel) -> bool {
+        Self::get(level).level == level
     }
 
     /// Parses a band table (tab separated, header row, columns
@@ -296,7 +380,7 @@ mod tests {
 
     #[test]
     fn shipped_tables_parse_and_are_consistent() {
-        for level in BandLevel::all() {
+        for level in BandLevel::shipped() {
             let table = BandTable::get(level);
             for c in ChromosomeClass::all() {
                 let ideo = table.ideogram(c);
@@ -313,6 +397,18 @@ mod tests {
         let five = BandTable::get(BandLevel::B400).ideogram(ChromosomeClass::autosome(5).unwrap());
         let (s, e) = five.band_span("q31").unwrap();
         assert!(s < e && s > five.centromere());
+    }
+
+    #[test]
+    fn uninstalled_levels_fall_back_and_install_checks_its_input() {
+        assert_eq!(BandLevel::from_bands(700), Some(BandLevel::B700));
+        assert_eq!(BandLevel::from_bands(500), None);
+        // 700 is never installed by the unit tests: it falls back to 850.
+        assert_eq!(BandTable::get(BandLevel::B700).level, BandLevel::B850);
+        assert!(!BandTable::available(BandLevel::B700));
+        assert!(BandTable::install(BandLevel::B400, "x").is_err());
+        assert!(BandTable::install(BandLevel::B700, "header\n1\tp\n").is_err());
+        assert!(!BandTable::available(BandLevel::B700));
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub struct MetaphaseSummary {
     pub karyotype: String,
     pub objects: u32,
     pub rejected: u32,
-    pub unresolved_entropy: u32,
+    /// Objects with a review flag (entropy, polarity, homolog difference)
+    /// neither corrected, rejected nor accepted.
+    pub unresolved_flags: u32,
 }
 
 /// A sign-off as recorded.

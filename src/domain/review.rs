@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::analysis::ObjectFlag;
 use super::ids::{MetaphaseId, ObjectId};
 
 /// Where a case version stands. `Draft -> Analysed -> InReview -> Signed`;
@@ -121,8 +122,9 @@ impl Default for SignOffRules {
 pub struct SignOffFacts {
     pub counted: usize,
     pub analysed: usize,
-    /// Entropy-flagged objects neither corrected, rejected nor accepted.
-    pub unresolved: Vec<(MetaphaseId, ObjectId)>,
+    /// Review flags (entropy, polarity, homolog difference) neither
+    /// corrected, rejected nor accepted.
+    pub unresolved: Vec<(MetaphaseId, ObjectId, ObjectFlag)>,
     /// Users who imported or edited the case.
     pub analysts: Vec<String>,
     pub signer: String,
@@ -138,11 +140,13 @@ pub enum UnmetRule {
     #[error("{analysed} cells analysed, at least {min} needed (or give a reason)")]
     TooFewAnalysed { analysed: usize, min: usize },
     #[error(
-        "object {object} of metaphase {metaphase} is flagged for class entropy: correct it, reject it or accept it"
+        "object {object} of metaphase {metaphase} is flagged ({}): correct it, reject it or accept it",
+        flag_text(*flag)
     )]
-    UnresolvedEntropy {
+    UnresolvedFlag {
         metaphase: MetaphaseId,
         object: ObjectId,
+        flag: ObjectFlag,
     },
     #[error("two-person rule: {signer} analysed this case and may not sign it")]
     SignerIsAnalyst { signer: String },
@@ -166,12 +170,13 @@ pub fn unmet_rules(rules: &SignOffRules, facts: &SignOffFacts) -> Vec<UnmetRule>
             });
         }
     }
-    out.extend(
-        facts
-            .unresolved
-            .iter()
-            .map(|&(metaphase, object)| UnmetRule::UnresolvedEntropy { metaphase, object }),
-    );
+    out.extend(facts.unresolved.iter().map(|&(metaphase, object, flag)| {
+        UnmetRule::UnresolvedFlag {
+            metaphase,
+            object,
+            flag,
+        }
+    }));
     if rules.two_person && facts.analysts.contains(&facts.signer) {
         out.push(UnmetRule::SignerIsAnalyst {
             signer: facts.signer.clone(),
@@ -187,8 +192,13 @@ pub fn describe_unmet(unmet: &[UnmetRule]) -> String {
         std::collections::BTreeMap::new();
     for rule in unmet {
         match rule {
-            UnmetRule::UnresolvedEntropy { metaphase, object } => {
-                open.entry(*metaphase).or_default().push(*object);
+            UnmetRule::UnresolvedFlag {
+                metaphase, object, ..
+            } => {
+                let objects = open.entry(*metaphase).or_default();
+                if !objects.contains(object) {
+                    objects.push(*object);
+                }
             }
             other => parts.push(other.to_string()),
         }
@@ -197,12 +207,28 @@ pub fn describe_unmet(unmet: &[UnmetRule]) -> String {
         let list: Vec<String> = objects.iter().take(8).map(ToString::to_string).collect();
         let more = if objects.len() > 8 { ", ..." } else { "" };
         parts.push(format!(
-            "metaphase {metaphase}: {} entropy-flagged objects neither corrected, rejected nor accepted ({}{more})",
+            "metaphase {metaphase}: {} flagged objects neither corrected, rejected nor accepted ({}{more})",
             objects.len(),
             list.join(", ")
         ));
     }
     parts.join("; ")
+}
+
+/// What a review flag asks the reviewer to look at.
+pub fn flag_text(flag: ObjectFlag) -> &'static str {
+    match flag {
+        ObjectFlag::HighEntropy => "uncertain class",
+        ObjectFlag::PolarityUncertain => "uncertain polarity",
+        ObjectFlag::HomologDiffers => "differs from its homolog",
+        ObjectFlag::LongForClass => "long for its class",
+        ObjectFlag::ShortForClass => "short for its class",
+        ObjectFlag::Surplus => "extra copy",
+        ObjectFlag::Unassigned => "fits no class",
+        ObjectFlag::SplitFromCluster => "cut from a cluster",
+        ObjectFlag::PossibleCluster => "may be several chromosomes",
+        ObjectFlag::TouchesBorder => "touches the image border",
+    }
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -255,7 +281,9 @@ mod tests {
                 signer: "ann".into()
             }]
         );
-        facts.unresolved.push((MetaphaseId(1), ObjectId(4)));
+        facts
+            .unresolved
+            .push((MetaphaseId(1), ObjectId(4), ObjectFlag::HighEntropy));
         assert_eq!(unmet_rules(&SignOffRules::default(), &facts).len(), 1);
     }
 

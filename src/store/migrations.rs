@@ -118,6 +118,12 @@ CREATE TABLE export_salt (
     created_at TEXT NOT NULL
 );
 ",
+    // 4: the polarity the analysis proposed, so that a polarity flag counts
+    // as resolved once the reviewer flips the object (NULL for objects
+    // stored before).
+    r"
+ALTER TABLE objects ADD COLUMN proposed_polarity TEXT;
+",
 ];
 
 /// The schema version this build writes.

@@ -662,6 +662,24 @@ impl SqliteCaseRepo {
         self.wrap(r)
     }
 
+    /// The sign-off rules the latest version of `accession` does not meet
+    /// if `user` signed it now (what `sign` would refuse with); empty when
+    /// it may be signed. Changes nothing.
+    ///
+    /// # Errors
+    /// When there is no such case or the store fails.
+    pub fn sign_off_check(
+        &self,
+        accession: &str,
+        user: &str,
+        reason: Option<&str>,
+        rules: &SignOffRules,
+    ) -> Result<Vec<UnmetRule>, StoreError> {
+        let case = latest_case(&self.conn, accession)?;
+        let facts = sign_off_facts(&self.conn, case.id, user, reason)?;
+        Ok(unmet_rules(rules, &facts))
+    }
+
     /// The number of edits stored for a case.
     ///
     /// # Errors
@@ -980,8 +998,8 @@ fn write_object(
     tx.prepare_cached(
         "INSERT OR REPLACE INTO objects (metaphase_id, object_id, class, proposed, slot, polarity,
             rotation, mask_rle, polygon, probabilities, flags, rejected, accepted, segmenter,
-            segmenter_version, classifier, classifier_version, revision)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            segmenter_version, classifier, classifier_version, revision, proposed_polarity)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         metaphase.0,
@@ -1001,7 +1019,8 @@ fn write_object(
         o.producer.segmenter.version,
         o.producer.classifier.name,
         o.producer.classifier.version,
-        revision as i64
+        revision as i64,
+        o.proposed_polarity.map(Polarity::label),
     ])?;
     Ok(())
 }
@@ -1020,6 +1039,7 @@ type ObjectRow = (
     Option<String>,
     bool,
     [String; 4],
+    Option<String>,
 );
 
 /// Loads the state of one cell.
@@ -1032,7 +1052,7 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
     let mut st = conn.prepare_cached(
         "SELECT object_id, class, proposed, slot, polarity, rotation, mask_rle, polygon,
             probabilities, flags, rejected, accepted, segmenter, segmenter_version, classifier,
-            classifier_version
+            classifier_version, proposed_polarity
          FROM objects WHERE metaphase_id = ? ORDER BY object_id",
     )?;
     let rows: Vec<ObjectRow> = st
@@ -1051,6 +1071,7 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
                 r.get(10)?,
                 r.get(11)?,
                 [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
+                r.get(16)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -1074,16 +1095,19 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
         rejected,
         accepted,
         models,
+        proposed_polarity,
     ) in rows
     {
         let rle: Rle = from_json(&rle)?;
         let pixels = rle
             .decode()
             .ok_or_else(|| StoreError::Corrupt(format!("mask of object {id}")))?;
-        let polarity = match polarity.as_str() {
+        let parse_polarity = |text: &str| match text {
             "p_down" => Polarity::PDown,
             _ => Polarity::PUp,
         };
+        let polarity = parse_polarity(&polarity);
+        let proposed_polarity = proposed_polarity.as_deref().map(parse_polarity);
         let [sn, sv, cn, cv] = models;
         state.objects.insert(
             ObjectId(id),
@@ -1093,6 +1117,7 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
                 proposed: parse_class(proposed),
                 slot,
                 polarity,
+                proposed_polarity,
                 rotation_deg: rotation,
                 pixels,
                 rejected,
@@ -1107,6 +1132,48 @@ fn load_cell(conn: &Connection, metaphase: MetaphaseId) -> Result<CellState, Sto
         );
     }
     Ok(state)
+}
+
+/// What the sign-off rules look at for a case version: cells counted and
+/// analysed, open review flags, who analysed it.
+fn sign_off_facts(
+    tx: &Connection,
+    case: CaseId,
+    user: &str,
+    reason: Option<&str>,
+) -> Result<SignOffFacts, StoreError> {
+    let mut facts = SignOffFacts {
+        signer: user.to_string(),
+        reason: reason.map(str::to_string),
+        ..SignOffFacts::default()
+    };
+    let mut st =
+        tx.prepare_cached("SELECT id, analysed FROM metaphases WHERE case_id = ? ORDER BY id")?;
+    let cells = st
+        .query_map([case.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(st);
+    for (id, analysed) in cells {
+        facts.counted += 1;
+        facts.analysed += usize::from(analysed);
+        let cell = load_cell(tx, MetaphaseId(id))?;
+        facts.unresolved.extend(cell.objects.values().flat_map(|o| {
+            o.open_flags()
+                .into_iter()
+                .map(move |f| (MetaphaseId(id), o.id, f))
+        }));
+    }
+    let mut st = tx.prepare_cached(
+        "SELECT analyst FROM cases WHERE id = ?1 AND analyst IS NOT NULL
+         UNION SELECT DISTINCT user FROM edits WHERE case_id = ?1",
+    )?;
+    facts.analysts = st
+        .query_map([case.0], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(st);
+    Ok(facts)
 }
 
 /// The sha256 of a case version's content: its fields, its cells and every
@@ -1272,7 +1339,7 @@ impl CaseRepo for SqliteCaseRepo {
                         karyotype: r.get(10)?,
                         objects: 0,
                         rejected: 0,
-                        unresolved_entropy: 0,
+                        unresolved_flags: 0,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -1280,10 +1347,10 @@ impl CaseRepo for SqliteCaseRepo {
                 let cell = load_cell(&self.conn, m.id)?;
                 m.objects = cell.active().count() as u32;
                 m.rejected = (cell.objects.len() - cell.active().count()) as u32;
-                m.unresolved_entropy = cell
+                m.unresolved_flags = cell
                     .objects
                     .values()
-                    .filter(|o| o.entropy_unresolved())
+                    .filter(|o| !o.open_flags().is_empty())
                     .count() as u32;
             }
             let sign_off = self
@@ -1461,39 +1528,7 @@ impl CaseRepo for SqliteCaseRepo {
                     needs: "an analysed case or one in review",
                 });
             }
-            let mut facts = SignOffFacts {
-                signer: user.to_string(),
-                reason: reason.map(str::to_string),
-                ..SignOffFacts::default()
-            };
-            let mut st = tx.prepare_cached(
-                "SELECT id, analysed FROM metaphases WHERE case_id = ? ORDER BY id",
-            )?;
-            let cells = st
-                .query_map([case.id.0], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            drop(st);
-            for (id, analysed) in cells {
-                facts.counted += 1;
-                facts.analysed += usize::from(analysed);
-                let cell = load_cell(&tx, MetaphaseId(id))?;
-                facts.unresolved.extend(
-                    cell.objects
-                        .values()
-                        .filter(|o| o.entropy_unresolved())
-                        .map(|o| (MetaphaseId(id), o.id)),
-                );
-            }
-            let mut st = tx.prepare_cached(
-                "SELECT analyst FROM cases WHERE id = ?1 AND analyst IS NOT NULL
-                 UNION SELECT DISTINCT user FROM edits WHERE case_id = ?1",
-            )?;
-            facts.analysts = st
-                .query_map([case.id.0], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            drop(st);
+            let facts = sign_off_facts(&tx, case.id, user, reason)?;
             let unmet = unmet_rules(rules, &facts);
             if !unmet.is_empty() {
                 return Err(StoreError::Rules {
@@ -1579,9 +1614,14 @@ impl CaseRepo for SqliteCaseRepo {
                 )?;
                 let new_m = tx.last_insert_rowid();
                 tx.execute(
-                    "INSERT INTO objects SELECT ?, object_id, class, proposed, slot, polarity,
+                    "INSERT INTO objects (metaphase_id, object_id, class, proposed, slot,
+                        polarity, rotation, mask_rle, polygon, probabilities, flags, rejected,
+                        accepted, segmenter, segmenter_version, classifier, classifier_version,
+                        revision, proposed_polarity)
+                     SELECT ?, object_id, class, proposed, slot, polarity,
                         rotation, mask_rle, polygon, probabilities, flags, rejected, accepted,
-                        segmenter, segmenter_version, classifier, classifier_version, 0
+                        segmenter, segmenter_version, classifier, classifier_version, 0,
+                        proposed_polarity
                      FROM objects WHERE metaphase_id = ?",
                     params![new_m, old],
                 )?;
@@ -1803,6 +1843,7 @@ pub fn sample_metaphase(objects: usize, seed: u64) -> NewMetaphase {
                 proposed: class,
                 slot: i / 24,
                 polarity: Polarity::PUp,
+                proposed_polarity: Some(Polarity::PUp),
                 rotation_deg: 0,
                 pixels,
                 rejected: None,

@@ -6,14 +6,28 @@ use std::collections::BTreeMap;
 use egui::RichText;
 
 use crate::app::{AppCommand, AppState};
+use crate::domain::clonality::{CellInput, assess_cells};
 use crate::domain::ids::MetaphaseId;
+use crate::domain::iscn::check;
+use crate::domain::review::{UnmetRule, describe_unmet};
 
 use super::theme;
+
+/// The sign-off dialog's and the amendment's text fields.
+#[derive(Default)]
+pub struct SignOffForm {
+    /// The case the fields were filled for.
+    case: Option<crate::domain::ids::CaseId>,
+    pub karyotype: String,
+    pub reason: String,
+    pub amend_reason: String,
+}
 
 pub fn case_ui(
     ui: &mut egui::Ui,
     state: &AppState,
     thumbs: &BTreeMap<MetaphaseId, egui::TextureHandle>,
+    form: &mut SignOffForm,
     commands: &mut Vec<AppCommand>,
 ) {
     let Some(case) = &state.case else {
@@ -33,27 +47,12 @@ pub fn case_ui(
             let counted = case.metaphases.len();
             let analysed = case.metaphases.iter().filter(|m| m.analysed).count();
             ui.label(format!("cells counted: {counted}, analysed: {analysed}"));
-            let flagged: u32 = case.metaphases.iter().map(|m| m.unresolved_entropy).sum();
+            let flagged: u32 = case.metaphases.iter().map(|m| m.unresolved_flags).sum();
             ui.label(format!("unresolved uncertain objects: {flagged}"));
             ui.separator();
-            ui.label(RichText::new("Cell karyotypes").strong());
-            let mut tally: BTreeMap<&str, usize> = BTreeMap::new();
-            for m in &case.metaphases {
-                *tally.entry(m.karyotype.as_str()).or_default() += 1;
-            }
-            for (k, n) in tally {
-                ui.label(format!("{k} [{n}]"));
-            }
-            ui.separator();
-            ui.label(RichText::new("Case karyotype").strong());
-            ui.label(if s.karyotype.is_empty() {
-                "not yet recorded"
-            } else {
-                &s.karyotype
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                case_karyotype_ui(ui, state, form, commands);
             });
-            if let Some(sign) = &case.sign_off {
-                ui.label(format!("signed by {} at {}", sign.user, sign.at));
-            }
         });
     egui::CentralPanel::default().show(ui, |ui| {
         let failed = state.failed_cells.get(&case.summary.accession);
@@ -94,8 +93,8 @@ pub fn case_ui(
                                 |q| format!("quality {q:.2}"),
                             );
                             ui.label(RichText::new(quality).small());
-                            let review = if m.unresolved_entropy > 0 {
-                                RichText::new(format!("{} to review", m.unresolved_entropy))
+                            let review = if m.unresolved_flags > 0 {
+                                RichText::new(format!("{} to review", m.unresolved_flags))
                                     .color(theme::FLAG)
                             } else {
                                 RichText::new("reviewed").color(ui.visuals().weak_text_color())
@@ -125,4 +124,232 @@ pub fn case_ui(
             });
         });
     });
+}
+
+/// The case karyotype: cells counted and analysed, the clones, the normal
+/// line, single abnormal cells, the proposal, sign-off and amendments.
+fn case_karyotype_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    form: &mut SignOffForm,
+    commands: &mut Vec<AppCommand>,
+) {
+    let Some(case) = &state.case else {
+        return;
+    };
+    let cells: Vec<CellInput> = case
+        .metaphases
+        .iter()
+        .map(|m| CellInput {
+            label: m.source_name.clone(),
+            karyotype: m.karyotype.clone(),
+            analysed: m.analysed,
+        })
+        .collect();
+    let k = assess_cells(&cells);
+    ui.label(RichText::new("Clonality").strong());
+    ui.label(format!(
+        "{} cells with a karyotype, {} analysed",
+        k.counted, k.analysed
+    ));
+    for line in &k.clones {
+        ui.label(format!("clone {} [{}]", line.karyotype, line.cells.len()));
+    }
+    if let Some(n) = &k.normal {
+        ui.label(format!("normal {} [{}]", n.karyotype, n.cells.len()));
+    }
+    if !k.non_clonal.is_empty() {
+        ui.label(RichText::new("Single abnormal cells (not clonal)").strong());
+        for c in &k.non_clonal {
+            ui.label(format!(
+                "{}: {} ({})",
+                c.label,
+                c.karyotype,
+                c.changes.join(", ")
+            ));
+        }
+    }
+    for u in &k.unparsed {
+        ui.label(
+            RichText::new(format!(
+                "{}: {} not used: {}",
+                u.label, u.karyotype, u.reason
+            ))
+            .color(theme::WARNING),
+        );
+    }
+    ui.label(format!(
+        "proposed: {}",
+        k.proposed.as_deref().unwrap_or("no cell karyotypes yet")
+    ));
+    ui.separator();
+    let s = &case.summary;
+    ui.label(RichText::new("Case karyotype").strong());
+    ui.label(if s.karyotype.is_empty() {
+        "not yet recorded"
+    } else {
+        &s.karyotype
+    });
+    if let Some(sign) = &case.sign_off {
+        ui.label(format!("signed by {} at {}", sign.user, sign.at));
+        if let Some(r) = &sign.reason {
+            ui.label(format!("reason: {r}"));
+        }
+    }
+    if state.case_read_only() {
+        ui.label("Amend (opens a new version; this one stays as signed):");
+        ui.add(
+            egui::TextEdit::singleline(&mut form.amend_reason)
+                .id_salt("amend-reason")
+                .hint_text("reason for the amendment"),
+        );
+        if ui
+            .add_enabled(
+                !form.amend_reason.trim().is_empty(),
+                egui::Button::new("Amend"),
+            )
+            .clicked()
+        {
+            commands.push(AppCommand::Amend(form.amend_reason.trim().to_string()));
+            form.amend_reason.clear();
+        }
+    } else if ui.button("Sign off…").clicked() {
+        form.case = None;
+        commands.push(AppCommand::OpenSignOff);
+    }
+    if case.versions.len() > 1 {
+        ui.separator();
+        ui.label(RichText::new("Versions").strong());
+        for v in &case.versions {
+            ui.label(format!(
+                "v{} · {} · {}",
+                v.version,
+                v.status,
+                if v.karyotype.is_empty() {
+                    "—"
+                } else {
+                    &v.karyotype
+                }
+            ));
+        }
+        if let Some(reason) = &case.amend_reason {
+            ui.label(format!("amended because: {reason}"));
+        }
+    }
+}
+
+/// The sign-off dialog: the rules and whether they are met, who signs, the
+/// final karyotype (validated as typed) and a reason when cells are short.
+pub fn sign_off_ui(
+    ctx: &egui::Context,
+    state: &AppState,
+    form: &mut SignOffForm,
+    commands: &mut Vec<AppCommand>,
+) {
+    let (Some(view), Some(case)) = (&state.sign_off, &state.case) else {
+        return;
+    };
+    if form.case != Some(case.summary.id) {
+        form.case = Some(case.summary.id);
+        form.karyotype = if case.summary.karyotype.is_empty() {
+            view.assessment.proposed.clone().unwrap_or_default()
+        } else {
+            case.summary.karyotype.clone()
+        };
+        form.reason.clear();
+    }
+    let mut open = true;
+    egui::Window::new(format!("Sign off {}", case.summary.accession))
+        .collapsible(false)
+        .resizable(false)
+        .open(&mut open)
+        .show(ctx, |ui| {
+            let rules = &view.rules;
+            let counted = case.metaphases.len();
+            let analysed = case.metaphases.iter().filter(|m| m.analysed).count();
+            let flags: u32 = case.metaphases.iter().map(|m| m.unresolved_flags).sum();
+            let mark = |ok: bool| if ok { "[ok]" } else { "[not met]" };
+            ui.label(RichText::new("Rules").strong());
+            ui.label(format!(
+                "{} cells counted: {counted} (at least {})",
+                mark(counted >= rules.min_counted),
+                rules.min_counted
+            ));
+            ui.label(format!(
+                "{} cells analysed: {analysed} (at least {})",
+                mark(analysed >= rules.min_analysed),
+                rules.min_analysed
+            ));
+            ui.label(format!(
+                "{} open review flags: {flags} (none allowed)",
+                mark(flags == 0)
+            ));
+            ui.label(if rules.two_person {
+                format!(
+                    "{} two-person rule: the signer may not have analysed the case",
+                    mark(
+                        !view
+                            .unmet
+                            .iter()
+                            .any(|u| matches!(u, UnmetRule::SignerIsAnalyst { .. }))
+                    )
+                )
+            } else {
+                "two-person rule: off (Settings)".to_string()
+            });
+            if !view.unmet.is_empty() {
+                ui.label(
+                    RichText::new(format!("Not met: {}", describe_unmet(&view.unmet)))
+                        .color(theme::ERROR),
+                );
+            }
+            ui.separator();
+            ui.label(format!("Signing as: {}", state.prefs.user));
+            ui.label(format!(
+                "Clonality proposes: {}",
+                view.assessment.proposed.as_deref().unwrap_or("—")
+            ));
+            ui.label("Final karyotype:");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.karyotype)
+                    .id_salt("final-karyotype")
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(360.0),
+            );
+            let checked = check(&form.karyotype);
+            let valid = checked.is_valid() && !form.karyotype.trim().is_empty();
+            match checked.errors().next() {
+                Some(issue) => {
+                    ui.label(
+                        RichText::new(format!("invalid: {}", crate::app::issue_text(issue)))
+                            .color(theme::ERROR),
+                    );
+                }
+                None if valid => {
+                    ui.label(RichText::new("valid ISCN").color(theme::VALID));
+                }
+                None => {}
+            }
+            ui.label("Reason (needed to sign below the minimum cell counts):");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.reason)
+                    .id_salt("sign-reason")
+                    .desired_width(360.0),
+            );
+            ui.horizontal(|ui| {
+                if ui.add_enabled(valid, egui::Button::new("Sign")).clicked() {
+                    let reason = form.reason.trim();
+                    commands.push(AppCommand::Sign {
+                        karyotype: form.karyotype.trim().to_string(),
+                        reason: (!reason.is_empty()).then(|| reason.to_string()),
+                    });
+                }
+                if ui.button("Cancel").clicked() {
+                    commands.push(AppCommand::CloseSignOff);
+                }
+            });
+        });
+    if !open {
+        commands.push(AppCommand::CloseSignOff);
+    }
 }

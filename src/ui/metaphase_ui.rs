@@ -2,17 +2,15 @@
 //! the editing tools, the selected object's details, the rejected tray and
 //! the cell's karyogram.
 
-use std::collections::BTreeMap;
-
 use egui::{Color32, Pos2, Rect, RichText, Sense, Stroke, Vec2, pos2, vec2};
 
 use crate::app::{AppCommand, AppState, Gesture, OpenCell, Tool};
-use crate::domain::analysis::ObjectFlag;
 use crate::domain::chromosome::ChromosomeClass;
 use crate::domain::classify::entropy;
 use crate::domain::ids::{MetaphaseId, ObjectId};
 use crate::domain::karyogram::edit::CellObject;
 
+use super::karyogram_ui::{KaryogramView, is_flagged};
 use super::theme;
 
 /// A drag in progress on the canvas (image coordinates).
@@ -36,14 +34,11 @@ pub struct MetaphaseView {
     /// Object id + 1 per image pixel (0 = none), for hover and click.
     labels: Vec<u32>,
     labels_width: usize,
-    crops: Option<((MetaphaseId, u64), BTreeMap<ObjectId, egui::TextureHandle>)>,
     drag: Option<Drag>,
     /// Class being typed (`1`…`22`, `X`, `Y`).
     pub class_buffer: String,
     /// The canvas rectangle of the last frame (tests aim at it).
     pub canvas: Rect,
-    /// The karyogram panel's mapping of objects to screen rectangles.
-    pub karyogram_rects: Vec<(ObjectId, Rect)>,
 }
 
 impl Default for MetaphaseView {
@@ -56,11 +51,9 @@ impl Default for MetaphaseView {
             overlay: None,
             labels: Vec::new(),
             labels_width: 0,
-            crops: None,
             drag: None,
             class_buffer: String::new(),
             canvas: Rect::NOTHING,
-            karyogram_rects: Vec::new(),
         }
     }
 }
@@ -108,6 +101,7 @@ impl MetaphaseView {
         ui: &mut egui::Ui,
         state: &AppState,
         commands: &mut Vec<AppCommand>,
+        karyogram: &mut KaryogramView,
     ) {
         let Some(cell) = &state.cell else {
             return;
@@ -124,14 +118,18 @@ impl MetaphaseView {
             egui::Panel::bottom("karyogram")
                 .resizable(false)
                 .exact_size(theme::KARYOGRAM_HEIGHT)
-                .show(ui, |ui| self.karyogram_ui(ui, state, cell, commands));
+                .show(ui, |ui| {
+                    let rect = ui.available_rect_before_wrap();
+                    karyogram.karyogram(ui, state, cell, commands, rect);
+                });
         }
         egui::CentralPanel::default()
             .frame(egui::Frame::NONE.fill(Color32::from_gray(24)))
             .show(ui, |ui| self.canvas_ui(ui, state, cell, commands));
     }
 
-    fn keys(
+    /// The keyboard of the cell views (spread and karyogram).
+    pub fn keys(
         &mut self,
         ui: &egui::Ui,
         state: &AppState,
@@ -208,6 +206,39 @@ impl MetaphaseView {
             Key::N | Key::PageDown => commands.push(AppCommand::StepCell(1)),
             Key::P | Key::PageUp => commands.push(AppCommand::StepCell(-1)),
             Key::F => commands.push(AppCommand::NextFlagged),
+            Key::K => commands.push(AppCommand::ShowKaryogram(
+                state.screen != crate::app::Screen::Karyogram,
+            )),
+            Key::G => {
+                let mut p = state.prefs.clone();
+                p.straighten = !p.straighten;
+                commands.push(AppCommand::SetPrefs(Box::new(p)));
+            }
+            Key::V => {
+                if let Some(id) = selected {
+                    commands.push(AppCommand::Flip(id));
+                }
+            }
+            Key::Comma | Key::Period => {
+                if let Some(id) = selected {
+                    let step = if modifiers.shift { 15 } else { 5 };
+                    let sign = if key == Key::Comma { -1 } else { 1 };
+                    commands.push(AppCommand::Rotate(id, sign * step));
+                }
+            }
+            Key::W => {
+                let homolog = selected.and_then(|id| {
+                    let o = cell.state.objects.get(&id)?;
+                    cell.state
+                        .active()
+                        .filter(|m| m.class.is_some() && m.class == o.class && m.id != id)
+                        .min_by_key(|m| (m.slot, m.id))
+                        .map(|m| m.id)
+                });
+                if let (Some(a), Some(b)) = (selected, homolog) {
+                    commands.push(AppCommand::Swap(a, b));
+                }
+            }
             Key::Tab => commands.push(AppCommand::NextObject),
             Key::U => {
                 if let Some(id) = selected {
@@ -711,114 +742,6 @@ impl MetaphaseView {
         }
         ui.menu_button("Reclassify…", |ui| object_menu(ui, o, commands));
     }
-
-    fn karyogram_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        state: &AppState,
-        cell: &OpenCell,
-        commands: &mut Vec<AppCommand>,
-    ) {
-        let Some(view) = &cell.view else {
-            ui.label("Arranging the karyogram…");
-            return;
-        };
-        let key = (cell.summary.id, cell.view_generation);
-        if self.crops.as_ref().is_none_or(|(k, _)| *k != key) {
-            let textures = view
-                .objects
-                .iter()
-                .map(|(id, v)| {
-                    let t = ui.ctx().load_texture(
-                        format!("crop-{}-{id}", cell.summary.id),
-                        super::gray_image(&v.crop),
-                        egui::TextureOptions::LINEAR,
-                    );
-                    (*id, t)
-                })
-                .collect();
-            self.crops = Some((key, textures));
-        }
-        let Some((_, textures)) = &self.crops else {
-            return;
-        };
-        let layout = &view.layout;
-        let (rect, _) = ui.allocate_exact_size(ui.available_size(), Sense::hover());
-        let scale = (rect.width() / layout.width as f32)
-            .min(rect.height() / layout.height as f32)
-            .max(0.01);
-        let origin = rect.min
-            + (rect.size() - vec2(layout.width as f32, layout.height as f32) * scale) / 2.0;
-        let map = |r: &crate::domain::karyogram::layout::Rect| {
-            Rect::from_min_size(
-                origin + vec2(r.x as f32, r.y as f32) * scale,
-                vec2(r.w as f32, r.h as f32) * scale,
-            )
-        };
-        let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, 0.0, Color32::WHITE);
-        self.karyogram_rects.clear();
-        let members = layout
-            .groups
-            .iter()
-            .flat_map(|g| g.members.iter())
-            .chain(layout.unassigned.iter());
-        for (id, r) in members {
-            let screen = map(r);
-            if let Some(t) = textures.get(id) {
-                egui::Image::new((t.id(), screen.size())).paint_at(ui, screen);
-            }
-            if state.selection.contains(id) {
-                painter.rect_stroke(
-                    screen.expand(2.0),
-                    2.0,
-                    Stroke::new(2.0, theme::SELECTION),
-                    egui::StrokeKind::Outside,
-                );
-            }
-            if cell.state.objects.get(id).is_some_and(is_flagged) && state.prefs.show_flags {
-                painter.circle_filled(screen.right_top(), 4.0, theme::FLAG);
-            }
-            self.karyogram_rects.push((*id, screen));
-        }
-        for g in &layout.groups {
-            let n = view.count(g.class);
-            let expected = g.class.is_sex();
-            let color = if expected || n == 2 {
-                Color32::BLACK
-            } else {
-                theme::COUNT_WARNING
-            };
-            let at = origin + vec2(g.label_at.0 as f32, g.label_at.1 as f32) * scale;
-            let text = if n == 2 {
-                g.class.label().to_string()
-            } else {
-                format!("{} ({n})", g.class.label())
-            };
-            painter.text(
-                at,
-                egui::Align2::CENTER_CENTER,
-                text,
-                egui::FontId::proportional(12.0),
-                color,
-            );
-        }
-        // Clicking a chromosome selects it here and in the spread.
-        let clicked = ui.input(|i| {
-            (i.pointer.primary_clicked()
-                && rect.contains(i.pointer.interact_pos().unwrap_or_default()))
-            .then(|| i.pointer.interact_pos())
-            .flatten()
-        });
-        if let Some(p) = clicked {
-            let hit = self
-                .karyogram_rects
-                .iter()
-                .find(|(_, r)| r.contains(p))
-                .map(|(id, _)| *id);
-            commands.push(AppCommand::Select(hit));
-        }
-    }
 }
 
 fn display_ui(ui: &mut egui::Ui, state: &AppState, commands: &mut Vec<AppCommand>) {
@@ -835,15 +758,6 @@ fn display_ui(ui: &mut egui::Ui, state: &AppState, commands: &mut Vec<AppCommand
     if p != state.prefs {
         commands.push(AppCommand::SetPrefs(Box::new(p)));
     }
-}
-
-/// Flagged and not yet accepted.
-fn is_flagged(o: &CellObject) -> bool {
-    o.rejected.is_none()
-        && !o.accepted
-        && o.flags
-            .iter()
-            .any(|f| matches!(f, ObjectFlag::HighEntropy | ObjectFlag::PolarityUncertain))
 }
 
 fn object_details(ui: &mut egui::Ui, o: &CellObject) {

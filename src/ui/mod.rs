@@ -5,6 +5,7 @@
 
 mod case_ui;
 mod cases_ui;
+pub mod karyogram_ui;
 mod metaphase_ui;
 pub mod theme;
 
@@ -37,6 +38,8 @@ pub struct KaryoApp {
     new_case: NewCaseForm,
     thumbs: BTreeMap<MetaphaseId, egui::TextureHandle>,
     pub metaphase: metaphase_ui::MetaphaseView,
+    pub karyogram: karyogram_ui::KaryogramView,
+    sign_off: case_ui::SignOffForm,
     /// Set by `--screenshot`: frames to wait, then the file to write.
     screenshot: Option<(u32, std::path::PathBuf)>,
     screenshot_requested: bool,
@@ -52,6 +55,8 @@ impl KaryoApp {
             new_case: NewCaseForm::default(),
             thumbs: BTreeMap::new(),
             metaphase: metaphase_ui::MetaphaseView::default(),
+            karyogram: karyogram_ui::KaryogramView::default(),
+            sign_off: case_ui::SignOffForm::default(),
             screenshot: None,
             screenshot_requested: false,
             screenshot_done: Default::default(),
@@ -88,13 +93,37 @@ impl KaryoApp {
             Screen::Cases => cases_ui::cases_ui(ui, &self.state, &mut self.commands),
             Screen::Case => {
                 self.sync_thumbnails(ui.ctx());
-                case_ui::case_ui(ui, &self.state, &self.thumbs, &mut self.commands);
+                case_ui::case_ui(
+                    ui,
+                    &self.state,
+                    &self.thumbs,
+                    &mut self.sign_off,
+                    &mut self.commands,
+                );
             }
             Screen::Metaphase => {
-                self.metaphase
-                    .metaphase_ui(ui, &self.state, &mut self.commands);
+                self.metaphase.metaphase_ui(
+                    ui,
+                    &self.state,
+                    &mut self.commands,
+                    &mut self.karyogram,
+                );
+            }
+            Screen::Karyogram => {
+                if let Some(cell) = &self.state.cell {
+                    self.metaphase
+                        .keys(ui, &self.state, cell, &mut self.commands);
+                }
+                self.karyogram
+                    .screen_ui(ui, &self.state, &mut self.commands);
             }
         }
+        case_ui::sign_off_ui(
+            ui.ctx(),
+            &self.state,
+            &mut self.sign_off,
+            &mut self.commands,
+        );
         self.new_case_ui(ui);
         if self.state.show_help {
             help_ui(ui.ctx(), &mut self.commands);

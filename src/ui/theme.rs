@@ -39,6 +39,8 @@ pub const REJECTED: Color32 = Color32::from_rgb(128, 128, 128);
 pub const UNASSIGNED: Color32 = Color32::from_rgb(230, 230, 230);
 /// Text colour of a count that is not 2.
 pub const COUNT_WARNING: Color32 = Color32::from_rgb(220, 60, 30);
+/// Valid input (ISCN that checks).
+pub const VALID: Color32 = Color32::from_rgb(40, 150, 60);
 pub const ERROR: Color32 = Color32::from_rgb(200, 40, 40);
 pub const WARNING: Color32 = Color32::from_rgb(200, 130, 0);
 /// Cut line and lasso while drawing.

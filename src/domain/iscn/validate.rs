@@ -713,7 +713,7 @@ fn sex_in(chroms: &[Chrom]) -> i64 {
         .count() as i64
 }
 
-/// Band names per class and arm at all shipped levels, e.g. `31.1` for 5q.
+/// Band names per class and arm at all available levels, e.g. `31.1` for 5q.
 fn band_names() -> &'static [[BTreeSet<String>; 2]; CLASS_COUNT] {
     static NAMES: OnceLock<[[BTreeSet<String>; 2]; CLASS_COUNT]> = OnceLock::new();
     NAMES.get_or_init(|| {

@@ -16,7 +16,37 @@ use crate::domain::modality::Modality;
 use crate::domain::raster::{GrayImage, Region};
 
 use super::edit::{CellObject, CellState};
+use super::homolog::{self, HomologMember, PairDifference, rank_pairs};
 use super::layout::{KaryogramLayout, LayoutItem, LayoutParams, layout};
+use crate::domain::bands::BandLevel;
+
+/// How the karyogram is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewOptions {
+    /// Karyogram units per crop pixel (the same for every chromosome).
+    pub scale: f64,
+    /// Straightened crops (false: the chromosome rotated upright only).
+    pub straighten: bool,
+    /// Room for an ideogram beside each class (karyogram units; 0: none).
+    pub ideogram_width: f64,
+    /// Keep an (empty) unassigned row as a drop target.
+    pub unassigned_row: bool,
+    /// Band level for naming homolog differences.
+    pub band_level: BandLevel,
+}
+
+impl ViewOptions {
+    /// Straightened, no ideograms, at `scale`.
+    pub fn plain(scale: f64) -> Self {
+        Self {
+            scale,
+            straighten: true,
+            ideogram_width: 0.0,
+            unassigned_row: false,
+            band_level: BandLevel::B400,
+        }
+    }
+}
 
 /// One object as shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +55,13 @@ pub struct ObjectView {
     /// medial axis, or the plain bounding box when the object is too small
     /// to straighten).
     pub crop: GrayImage,
+    /// The chromosome as cut from the spread, turned so its long axis is
+    /// vertical and its p arm up (no straightening), then by its rotation.
+    pub rotated: GrayImage,
     /// The crop is straightened (false: bounding box only).
     pub straightened: bool,
+    /// Banding profile pter to qter (see [`homolog::banding_profile`]).
+    pub profile: Vec<f64>,
     pub length_px: f64,
     /// Centre of mass in image coordinates.
     pub centroid: (f64, f64),
@@ -44,9 +79,12 @@ pub struct CellView {
     pub counts: [usize; CLASS_COUNT],
     pub unassigned: usize,
     pub karyotype: NumericalKaryotype,
-    /// Layout of the active objects; one crop pixel = `scale` karyogram units.
+    /// Layout of the active objects; one crop pixel = `options.scale`
+    /// karyogram units.
     pub layout: KaryogramLayout,
-    pub scale: f64,
+    pub options: ViewOptions,
+    /// Homolog pairs compared, most different first.
+    pub pairs: Vec<PairDifference>,
 }
 
 fn fingerprint(o: &CellObject) -> (usize, u64, Polarity, i32) {
@@ -85,6 +123,13 @@ fn view_object(
         .then(|| super::crop::straightened_crop(look, o))
         .flatten()
         .filter(|c| c.height() >= 8);
+    let profile = straight.as_ref().map_or_else(Vec::new, |c| {
+        let upright = match o.polarity {
+            Polarity::PUp => c.clone(),
+            Polarity::PDown => c.rotated_180(),
+        };
+        homolog::banding_profile(&upright)
+    });
     let (crop, straightened, length_px) = match straight {
         Some(c) => {
             let len = c.height() as f64;
@@ -96,23 +141,52 @@ fn view_object(
             (c, false, len)
         }
     };
-    let crop = match o.polarity {
-        Polarity::PUp => crop,
-        Polarity::PDown => crop.rotated_180(),
-    };
-    let crop = super::crop::rotate(&crop, o.rotation_deg);
-    let crop = match modality {
-        Modality::Brightfield => crop,
-        Modality::Fluorescence => crop.inverted(),
+    let rotated = super::crop::rotate(&bbox_crop(look, &pixels), upright_turn(&pixels));
+    let finish = |crop: GrayImage| {
+        let crop = match o.polarity {
+            Polarity::PUp => crop,
+            Polarity::PDown => crop.rotated_180(),
+        };
+        let crop = super::crop::rotate(&crop, o.rotation_deg);
+        match modality {
+            Modality::Brightfield => crop,
+            Modality::Fluorescence => crop.inverted(),
+        }
     };
     ObjectView {
-        crop,
+        crop: finish(crop),
+        rotated: finish(rotated),
         straightened,
+        profile,
         length_px,
         centroid,
         outline: o.outline(),
         fingerprint: fingerprint(o),
     }
+}
+
+/// The clockwise turn (degrees, -90..=90) that makes the long axis of
+/// `pixels` vertical (second moments; 0 for a blob or fewer than 2 pixels).
+fn upright_turn(pixels: &[(usize, usize)]) -> i32 {
+    let n = pixels.len() as f64;
+    if pixels.len() < 2 {
+        return 0;
+    }
+    let (mx, my) = pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| {
+        (sx + x as f64 / n, sy + y as f64 / n)
+    });
+    let (mut xx, mut yy, mut xy) = (0.0, 0.0, 0.0);
+    for &(x, y) in pixels {
+        let (dx, dy) = (x as f64 - mx, y as f64 - my);
+        xx += dx * dx;
+        yy += dy * dy;
+        xy += dx * dy;
+    }
+    // Angle of the long axis from the x axis, clockwise on screen (y down).
+    let theta = 0.5 * (2.0 * xy).atan2(xx - yy);
+    let turn = 90.0 - theta.to_degrees();
+    let turn = if turn > 90.0 { turn - 180.0 } else { turn };
+    turn.round() as i32
 }
 
 /// The object's pixels on a white background, cropped to their bounding box.
@@ -134,14 +208,13 @@ fn bbox_crop(look: &GrayImage, pixels: &[(usize, usize)]) -> GrayImage {
 
 impl CellView {
     /// Derives the view of `cell` on the spread `gray`, reusing the objects
-    /// of `previous` whose pixels and polarity are unchanged. `scale` maps
-    /// crop pixels to karyogram units.
+    /// of `previous` whose pixels and polarity are unchanged.
     pub fn derive(
         gray: &GrayImage,
         modality: Modality,
         cell: &CellState,
         previous: Option<&CellView>,
-        scale: f64,
+        options: &ViewOptions,
     ) -> Self {
         let look = gband_look(gray, modality);
         let objects: BTreeMap<ObjectId, ObjectView> = cell
@@ -158,10 +231,31 @@ impl CellView {
                 (o.id, view)
             })
             .collect();
-        Self::arrange(cell, objects, scale)
+        Self::arrange(cell, objects, options)
     }
 
-    fn arrange(cell: &CellState, objects: BTreeMap<ObjectId, ObjectView>, scale: f64) -> Self {
+    /// The same crops laid out with other options (e.g. the straightened /
+    /// rotated toggle), without measuring anything again.
+    pub fn rearranged(&self, cell: &CellState, options: &ViewOptions) -> Self {
+        Self::arrange(cell, self.objects.clone(), options)
+    }
+
+    /// The crop shown for `id` under the view's options.
+    pub fn shown(&self, id: ObjectId) -> Option<&GrayImage> {
+        self.objects.get(&id).map(|v| {
+            if self.options.straighten {
+                &v.crop
+            } else {
+                &v.rotated
+            }
+        })
+    }
+
+    fn arrange(
+        cell: &CellState,
+        objects: BTreeMap<ObjectId, ObjectView>,
+        options: &ViewOptions,
+    ) -> Self {
         let mut counts = [0usize; CLASS_COUNT];
         let mut unassigned = 0;
         let mut active: Vec<&CellObject> = cell.active().collect();
@@ -181,25 +275,50 @@ impl CellView {
         let items: Vec<LayoutItem> = active
             .iter()
             .map(|o| {
-                let (w, h) = objects
-                    .get(&o.id)
-                    .map_or((1, 1), |v| (v.crop.width(), v.crop.height()));
+                let (w, h) = objects.get(&o.id).map_or((1, 1), |v| {
+                    let c = if options.straighten {
+                        &v.crop
+                    } else {
+                        &v.rotated
+                    };
+                    (c.width(), c.height())
+                });
                 LayoutItem {
                     id: o.id,
                     class: o.class,
-                    width: w as f64 * scale,
-                    height: h as f64 * scale,
+                    width: w as f64 * options.scale,
+                    height: h as f64 * options.scale,
                 }
             })
             .collect();
-        let layout = layout(&items, &LayoutParams::default());
+        let layout = layout(
+            &items,
+            &LayoutParams {
+                ideogram_width: options.ideogram_width,
+                unassigned_row: options.unassigned_row,
+                ..LayoutParams::default()
+            },
+        );
+        let members: Vec<HomologMember<'_>> = active
+            .iter()
+            .filter_map(|o| {
+                Some(HomologMember {
+                    id: o.id,
+                    class: o.class?,
+                    slot: o.slot,
+                    profile: &objects.get(&o.id)?.profile,
+                })
+            })
+            .collect();
+        let pairs = rank_pairs(&members, options.band_level);
         Self {
+            pairs,
             objects,
             karyotype: NumericalKaryotype::from_counts(&counts, unassigned),
             counts,
             unassigned,
             layout,
-            scale,
+            options: *options,
         }
     }
 
@@ -226,6 +345,7 @@ mod tests {
             proposed: class,
             slot: 0,
             polarity: Polarity::PUp,
+            proposed_polarity: None,
             rotation_deg: 0,
             pixels,
             rejected: None,
@@ -258,7 +378,13 @@ mod tests {
         }
         cell.objects.insert(ObjectId(3), object(3, None, 70, 3));
         let gray = spread(&cell);
-        let view = CellView::derive(&gray, Modality::Brightfield, &cell, None, 1.0);
+        let view = CellView::derive(
+            &gray,
+            Modality::Brightfield,
+            &cell,
+            None,
+            &ViewOptions::plain(1.0),
+        );
         assert_eq!(view.counts[0], 3);
         assert_eq!(view.unassigned, 1);
         assert_eq!(view.karyotype.count, 4);
@@ -280,7 +406,13 @@ mod tests {
         }
         .apply(&mut cell)
         .unwrap();
-        let next = CellView::derive(&gray, Modality::Brightfield, &cell, Some(&view), 1.0);
+        let next = CellView::derive(
+            &gray,
+            Modality::Brightfield,
+            &cell,
+            Some(&view),
+            &ViewOptions::plain(1.0),
+        );
         assert_eq!(next.counts[0], 2);
         assert_eq!(next.layout.groups[0].members.len(), 2);
         // Object 1 reused as is; object 0 turned over.
@@ -299,14 +431,150 @@ mod tests {
             Modality::Fluorescence,
             &CellState::default(),
             None,
-            1.0,
+            &ViewOptions::plain(1.0),
         );
         assert_eq!(view.karyotype.count, 0);
         let mut cell = CellState::default();
         let mut o = object(0, ChromosomeClass::autosome(2), 500, 40);
         o.pixels.insert((9, 9));
         cell.objects.insert(o.id, o);
-        let view = CellView::derive(&gray, Modality::Brightfield, &cell, None, 1.0);
+        let view = CellView::derive(
+            &gray,
+            Modality::Brightfield,
+            &cell,
+            None,
+            &ViewOptions::plain(1.0),
+        );
         assert_eq!(view.counts[1], 1);
+    }
+
+    #[test]
+    fn the_rotated_view_stands_a_lying_chromosome_upright() {
+        // A horizontal rod: 40 long, 6 wide.
+        let mut o = object(0, ChromosomeClass::autosome(3), 0, 1);
+        o.pixels = (20..60u32)
+            .flat_map(|x| (40..46u32).map(move |y| (x, y)))
+            .collect();
+        let mut cell = CellState::default();
+        cell.objects.insert(o.id, o);
+        let gray = spread(&cell);
+        let options = ViewOptions {
+            straighten: false,
+            ideogram_width: 6.0,
+            unassigned_row: true,
+            ..ViewOptions::plain(1.0)
+        };
+        let view = CellView::derive(&gray, Modality::Brightfield, &cell, None, &options);
+        let r = &view.objects[&ObjectId(0)].rotated;
+        assert!(r.height() > 2 * r.width(), "{}x{}", r.width(), r.height());
+        let shown = view.shown(ObjectId(0)).unwrap();
+        assert_eq!(shown, r);
+        let member = view.layout.groups[2].members[0].1;
+        assert!((member.h - r.height() as f64).abs() < 1e-9);
+        assert!(view.layout.groups[2].ideogram.is_some());
+        assert!(view.layout.unassigned_area.is_some());
+        // Toggling back to straightened reuses the crops.
+        let straight = view.rearranged(&cell, &ViewOptions::plain(1.0));
+        assert_eq!(straight.objects, view.objects);
+        assert_eq!(
+            straight.shown(ObjectId(0)),
+            Some(&view.objects[&ObjectId(0)].crop)
+        );
+        assert_eq!(upright_turn(&[(0, 0), (0, 5), (0, 9)]), 0);
+        assert_eq!(upright_turn(&[]), 0);
+    }
+
+    #[test]
+    fn odd_cells_still_render_and_take_edits() {
+        // 0, 1 and 90 objects; five members of one class; a 2-pixel crumb.
+        let c7 = ChromosomeClass::autosome(7);
+        let mut cells = Vec::new();
+        cells.push(CellState::default());
+        let mut one = CellState::default();
+        one.objects.insert(ObjectId(0), object(0, c7, 10, 30));
+        cells.push(one);
+        let mut many = CellState::default();
+        for i in 0..90u32 {
+            let class = ChromosomeClass::from_index(i as usize % 24);
+            let mut o = object(i, class, 0, 1);
+            o.slot = i / 24;
+            o.pixels = (0..(5 + i % 20))
+                .flat_map(|y| (0..3u32).map(move |x| ((i % 30) * 6 + x, (i / 30) * 30 + y)))
+                .collect();
+            many.objects.insert(o.id, o);
+        }
+        cells.push(many);
+        let mut five = CellState::default();
+        for i in 0..5u32 {
+            let mut o = object(i, c7, 10 + i * 12, 30 + i);
+            o.slot = i;
+            five.objects.insert(o.id, o);
+        }
+        let mut crumb = object(5, c7, 100, 1);
+        crumb.pixels = [(100, 10), (101, 10)].into_iter().collect();
+        five.objects.insert(crumb.id, crumb);
+        cells.push(five);
+        let options = ViewOptions {
+            ideogram_width: 8.0,
+            unassigned_row: true,
+            ..ViewOptions::plain(1.0)
+        };
+        for cell in &mut cells {
+            let gray = spread(cell);
+            let view = CellView::derive(&gray, Modality::Brightfield, cell, None, &options);
+            let placed: usize = view
+                .layout
+                .groups
+                .iter()
+                .map(|g| g.members.len())
+                .sum::<usize>()
+                + view.layout.unassigned.len();
+            assert_eq!(placed, cell.active().count());
+            assert!(view.layout.width.is_finite() && view.layout.height > 0.0);
+            for p in &view.pairs {
+                assert!(p.score.is_finite());
+            }
+            // Every object can be dropped to unassigned and back.
+            if let Some(id) = cell.objects.keys().next().copied() {
+                let from = cell.objects[&id].class;
+                let edit = Edit::Batch {
+                    edits: vec![
+                        Edit::Reclassify {
+                            object: id,
+                            from,
+                            to: None,
+                        },
+                        Edit::Move {
+                            object: id,
+                            from: cell.objects[&id].slot,
+                            to: 9,
+                        },
+                    ],
+                };
+                edit.apply(cell).unwrap();
+                let next =
+                    CellView::derive(&gray, Modality::Brightfield, cell, Some(&view), &options);
+                assert_eq!(next.unassigned, view.unassigned + 1);
+                edit.invert().apply(cell).unwrap();
+                assert_eq!(cell.objects[&id].class, from);
+            }
+        }
+        let five_view = CellView::derive(
+            &gray_of(&cells[3]),
+            Modality::Brightfield,
+            &cells[3],
+            None,
+            &options,
+        );
+        assert_eq!(five_view.count(c7.unwrap()), 6);
+        assert!(
+            !five_view.objects[&ObjectId(5)].straightened,
+            "the crumb is shown unstraightened"
+        );
+        assert_eq!(five_view.pairs.len(), 1, "one pair: the two lowest slots");
+    }
+
+    fn gray_of(cell: &CellState) -> GrayImage {
+        spread(cell)
     }
 }

@@ -103,6 +103,7 @@ mod tests {
             proposed: None,
             slot: 0,
             polarity: Polarity::PUp,
+            proposed_polarity: None,
             rotation_deg: 0,
             pixels,
             rejected: None,

@@ -31,6 +31,10 @@ pub struct CellObject {
     /// Position within its class (0 = first homologue, 1 = second, 2.. surplus).
     pub slot: u32,
     pub polarity: Polarity,
+    /// The polarity the analysis proposed (`None` in cells stored before it
+    /// was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_polarity: Option<Polarity>,
     /// Extra rotation in the karyogram, degrees in 0..360.
     pub rotation_deg: i32,
     /// Image pixels `(x, y)`.
@@ -64,12 +68,37 @@ impl CellObject {
     /// True when the object needs a decision before sign-off: it is flagged
     /// for class entropy, not rejected, not accepted and not reclassified.
     pub fn entropy_unresolved(&self) -> bool {
-        self.flags.contains(&ObjectFlag::HighEntropy)
-            && self.rejected.is_none()
-            && !self.accepted
-            && self.class == self.proposed
+        self.open_flags().contains(&ObjectFlag::HighEntropy)
+    }
+
+    /// The review flags still waiting for a decision. A flag is resolved by
+    /// an explicit accept, by rejecting the object, or by the correction it
+    /// asks for: a class flag (entropy, homolog difference) by a new class,
+    /// a polarity flag by a flip.
+    pub fn open_flags(&self) -> Vec<ObjectFlag> {
+        if self.rejected.is_some() || self.accepted {
+            return Vec::new();
+        }
+        let reclassified = self.class != self.proposed;
+        let flipped = self.proposed_polarity.is_some_and(|p| p != self.polarity);
+        self.flags
+            .iter()
+            .copied()
+            .filter(|f| match f {
+                ObjectFlag::HighEntropy | ObjectFlag::HomologDiffers => !reclassified,
+                ObjectFlag::PolarityUncertain => !flipped,
+                _ => false,
+            })
+            .collect()
     }
 }
+
+/// The flags that ask the reviewer for a decision before sign-off.
+pub const REVIEW_FLAGS: [ObjectFlag; 3] = [
+    ObjectFlag::HighEntropy,
+    ObjectFlag::PolarityUncertain,
+    ObjectFlag::HomologDiffers,
+];
 
 /// The editable state of one cell (or, with no objects, of a case-level
 /// karyotype).
@@ -111,6 +140,7 @@ impl CellState {
                     proposed: o.class(),
                     slot: slot_of.get(&o.id).copied().unwrap_or(0),
                     polarity: o.prediction.polarity,
+                    proposed_polarity: Some(o.prediction.polarity),
                     rotation_deg: 0,
                     pixels,
                     rejected: None,
@@ -191,6 +221,9 @@ pub enum Edit {
     Accept { object: ObjectId, accepted: bool },
     /// Replace the karyotype text.
     KaryotypeText { before: String, after: String },
+    /// Several edits made as one (a drop that relabels and places a
+    /// chromosome, a swap of two): all apply or none.
+    Batch { edits: Vec<Edit> },
     /// Undo of edit `edit`: applies `inverse`.
     Undo { edit: EditId, inverse: Box<Edit> },
     /// Redo of edit `edit` (after its undo): applies `edit_again`.
@@ -230,6 +263,7 @@ impl Edit {
             Self::Restore { .. } => "restore",
             Self::Accept { .. } => "accept",
             Self::KaryotypeText { .. } => "karyotype_text",
+            Self::Batch { .. } => "batch",
             Self::Undo { .. } => "undo",
             Self::Redo { .. } => "redo",
         }
@@ -251,6 +285,12 @@ impl Edit {
             Self::Merge { into, absorbed } => vec![*into, absorbed.id],
             Self::Create { new: o } | Self::Delete { removed: o } => vec![o.id],
             Self::KaryotypeText { .. } => Vec::new(),
+            Self::Batch { edits } => {
+                let mut ids: Vec<ObjectId> = edits.iter().flat_map(Edit::touched).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            }
             Self::Undo { inverse: e, .. } | Self::Redo { edit_again: e, .. } => e.touched(),
         }
     }
@@ -301,6 +341,9 @@ impl Edit {
             Self::KaryotypeText { before, after } => Self::KaryotypeText {
                 before: after,
                 after: before,
+            },
+            Self::Batch { edits } => Self::Batch {
+                edits: edits.iter().rev().map(Edit::invert).collect(),
             },
             Self::Undo { edit, inverse } => Self::Redo {
                 edit,
@@ -429,6 +472,28 @@ impl Edit {
                     return Err(EditError::KaryotypeMismatch);
                 }
                 state.karyotype = after.clone();
+            }
+            Self::Batch { edits } => {
+                // Apply to a copy of the objects touched, so that a failing
+                // member leaves the state exactly as it was.
+                let touched = self.touched();
+                let saved: Vec<(ObjectId, Option<CellObject>)> = touched
+                    .iter()
+                    .map(|id| (*id, state.objects.get(id).cloned()))
+                    .collect();
+                let karyotype = state.karyotype.clone();
+                for e in edits {
+                    if let Err(err) = e.apply(state) {
+                        for (id, o) in saved {
+                            match o {
+                                Some(o) => state.objects.insert(id, o),
+                                None => state.objects.remove(&id),
+                            };
+                        }
+                        state.karyotype = karyotype;
+                        return Err(err);
+                    }
+                }
             }
             Self::Undo { inverse: e, .. } | Self::Redo { edit_again: e, .. } => e.apply(state)?,
         }
@@ -609,6 +674,7 @@ mod tests {
                     proposed: ChromosomeClass::from_index(i as usize),
                     slot: 0,
                     polarity: Polarity::PUp,
+                    proposed_polarity: None,
                     rotation_deg: 0,
                     pixels,
                     rejected: None,
@@ -732,5 +798,85 @@ mod tests {
         assert!(missing.apply(&mut state).is_err());
         let serialized = serde_json::to_string(&edit).unwrap_or_default();
         assert!(serialized.contains("\"kind\":\"reclassify\""));
+    }
+
+    #[test]
+    fn a_batch_applies_all_or_nothing_and_inverts_in_reverse() {
+        let mut rng = Rng::new(3);
+        let state = sample_state(&mut rng);
+        let ids: Vec<ObjectId> = state.objects.keys().copied().collect();
+        let (a, b) = (&state.objects[&ids[0]], &state.objects[&ids[1]]);
+        let swap = Edit::Batch {
+            edits: vec![
+                Edit::Reclassify {
+                    object: a.id,
+                    from: a.class,
+                    to: b.class,
+                },
+                Edit::Reclassify {
+                    object: b.id,
+                    from: b.class,
+                    to: a.class,
+                },
+                Edit::Move {
+                    object: a.id,
+                    from: a.slot,
+                    to: b.slot + 7,
+                },
+            ],
+        };
+        let mut s1 = state.clone();
+        swap.apply(&mut s1).unwrap();
+        assert_eq!(s1.objects[&a.id].class, b.class);
+        assert_eq!(s1.objects[&b.id].class, a.class);
+        assert_eq!(swap.touched(), {
+            let mut t = vec![a.id, b.id];
+            t.sort_unstable();
+            t
+        });
+        swap.invert().apply(&mut s1).unwrap();
+        assert_eq!(s1, state);
+        // A failing member leaves the state untouched.
+        let bad = Edit::Batch {
+            edits: vec![
+                Edit::Reclassify {
+                    object: a.id,
+                    from: a.class,
+                    to: None,
+                },
+                Edit::Flip {
+                    object: ObjectId(999),
+                },
+            ],
+        };
+        let mut s2 = state.clone();
+        assert_eq!(
+            bad.apply(&mut s2),
+            Err(EditError::NoSuchObject(ObjectId(999)))
+        );
+        assert_eq!(s2, state);
+    }
+
+    #[test]
+    fn flags_close_by_the_correction_they_ask_for_or_by_accepting() {
+        let mut rng = Rng::new(5);
+        let state = sample_state(&mut rng);
+        let mut o = state.objects.values().next().unwrap().clone();
+        o.flags = REVIEW_FLAGS.to_vec();
+        o.proposed_polarity = Some(o.polarity);
+        assert_eq!(o.open_flags(), REVIEW_FLAGS.to_vec());
+        o.polarity = o.polarity.flipped();
+        assert_eq!(
+            o.open_flags(),
+            vec![ObjectFlag::HighEntropy, ObjectFlag::HomologDiffers]
+        );
+        o.class = ChromosomeClass::autosome(22).filter(|c| Some(*c) != o.proposed);
+        assert!(o.open_flags().is_empty());
+        o.class = o.proposed;
+        o.accepted = true;
+        assert!(o.open_flags().is_empty());
+        o.accepted = false;
+        o.rejected = Some("debris".into());
+        assert!(o.open_flags().is_empty());
     }
 }

@@ -41,6 +41,9 @@ pub struct GroupLayout {
     /// Where the class label is centred.
     pub label_at: (f64, f64),
     pub members: Vec<(ObjectId, Rect)>,
+    /// Where the class's ideogram goes (when `LayoutParams::ideogram_width`
+    /// is set): right of the members, as tall as the tallest of them.
+    pub ideogram: Option<Rect>,
 }
 
 /// The whole karyogram.
@@ -52,6 +55,9 @@ pub struct KaryogramLayout {
     pub groups: Vec<GroupLayout>,
     /// Objects with no class, in a row at the bottom.
     pub unassigned: Vec<(ObjectId, Rect)>,
+    /// The unassigned row's area (a drop target); present when it has
+    /// members or `LayoutParams::unassigned_row` asks for it.
+    pub unassigned_area: Option<Rect>,
     /// Top of the area reserved for a title.
     pub title_height: f64,
 }
@@ -79,6 +85,10 @@ pub struct LayoutParams {
     pub title_height: f64,
     /// Minimum group width (keeps empty groups visible).
     pub min_group_width: f64,
+    /// Width reserved right of each group for its ideogram (0: none).
+    pub ideogram_width: f64,
+    /// Keep the unassigned row even when it is empty (a drop target).
+    pub unassigned_row: bool,
 }
 
 impl Default for LayoutParams {
@@ -91,6 +101,8 @@ impl Default for LayoutParams {
             row_gap: 14.0,
             title_height: 28.0,
             min_group_width: 30.0,
+            ideogram_width: 0.0,
+            unassigned_row: false,
         }
     }
 }
@@ -101,11 +113,16 @@ impl Default for LayoutParams {
 pub fn layout(items: &[LayoutItem], params: &LayoutParams) -> KaryogramLayout {
     let rows = standard_rows();
     let members_of = |class: ChromosomeClass| items.iter().filter(move |i| i.class == Some(class));
+    let ideogram_room = if params.ideogram_width > 0.0 {
+        params.ideogram_width + params.gap_in_group
+    } else {
+        0.0
+    };
     let group_width = |class: ChromosomeClass| {
         let ws: Vec<f64> = members_of(class).map(|i| i.width.max(1.0)).collect();
         let inner =
             ws.iter().sum::<f64>() + params.gap_in_group * ws.len().saturating_sub(1) as f64;
-        inner.max(params.min_group_width)
+        (inner + ideogram_room).max(params.min_group_width)
     };
     let row_width = |row: &[ChromosomeClass]| {
         row.iter().map(|&c| group_width(c)).sum::<f64>()
@@ -135,7 +152,8 @@ pub fn layout(items: &[LayoutItem], params: &LayoutParams) -> KaryogramLayout {
             let ws: Vec<&LayoutItem> = members_of(class).collect();
             let inner = ws.iter().map(|i| i.width.max(1.0)).sum::<f64>()
                 + params.gap_in_group * ws.len().saturating_sub(1) as f64;
-            let mut mx = x + (gw - inner) / 2.0;
+            let mut mx = x + (gw - ideogram_room - inner) / 2.0;
+            let tallest = ws.iter().map(|i| i.height.max(1.0)).fold(0.0, f64::max);
             let mut members = Vec::new();
             for item in ws {
                 let h = item.height.max(1.0);
@@ -150,6 +168,19 @@ pub fn layout(items: &[LayoutItem], params: &LayoutParams) -> KaryogramLayout {
                 ));
                 mx += item.width.max(1.0) + params.gap_in_group;
             }
+            let ideogram = (params.ideogram_width > 0.0).then(|| {
+                let h = if tallest > 0.0 {
+                    tallest
+                } else {
+                    (row_h * 0.6).max(1.0)
+                };
+                Rect {
+                    x: x + gw - params.ideogram_width,
+                    y: y + row_h - h,
+                    w: params.ideogram_width,
+                    h,
+                }
+            });
             groups.push(GroupLayout {
                 class,
                 rect: Rect {
@@ -160,17 +191,25 @@ pub fn layout(items: &[LayoutItem], params: &LayoutParams) -> KaryogramLayout {
                 },
                 label_at: (x + gw / 2.0, y + row_h + params.label_height / 2.0),
                 members,
+                ideogram,
             });
             x += gw + params.gap_between_groups;
         }
         y += row_h + params.label_height + params.row_gap;
     }
     let mut placed = Vec::new();
-    if !unassigned.is_empty() {
+    let mut unassigned_area = None;
+    if !unassigned.is_empty() || params.unassigned_row {
         let row_h = unassigned
             .iter()
             .map(|i| i.height.max(1.0))
-            .fold(0.0, f64::max);
+            .fold(params.label_height * 2.0, f64::max);
+        unassigned_area = Some(Rect {
+            x: params.margin,
+            y,
+            w: content_width,
+            h: params.label_height + row_h,
+        });
         let mut x = params.margin;
         for item in unassigned {
             let h = item.height.max(1.0);
@@ -192,6 +231,7 @@ pub fn layout(items: &[LayoutItem], params: &LayoutParams) -> KaryogramLayout {
         height: y + params.margin,
         groups,
         unassigned: placed,
+        unassigned_area,
         title_height: params.title_height,
     }
 }
@@ -232,6 +272,43 @@ mod tests {
             }
             assert_eq!(l.groups.len(), 24);
         }
+    }
+
+    #[test]
+    fn ideograms_and_the_unassigned_row_get_their_own_room() {
+        let items: Vec<LayoutItem> = (0..5)
+            .map(|k| LayoutItem {
+                id: ObjectId(k),
+                class: ChromosomeClass::autosome(1),
+                width: 10.0,
+                height: 50.0 + f64::from(k),
+            })
+            .collect();
+        let params = LayoutParams {
+            ideogram_width: 8.0,
+            unassigned_row: true,
+            ..LayoutParams::default()
+        };
+        let l = layout(&items, &params);
+        let one = &l.groups[0];
+        let ideo = one.ideogram.expect("ideogram room");
+        assert_eq!(one.members.len(), 5);
+        for (_, r) in &one.members {
+            assert!(!r.overlaps(&ideo));
+        }
+        assert!(
+            (ideo.h - 54.0).abs() < 1e-9,
+            "as tall as the tallest member"
+        );
+        // Empty groups still get an ideogram; the empty unassigned row is there.
+        assert!(l.groups.iter().all(|g| g.ideogram.is_some()));
+        let area = l.unassigned_area.expect("unassigned row");
+        assert!(area.y + area.h <= l.height);
+        assert!(
+            layout(&items, &LayoutParams::default())
+                .unassigned_area
+                .is_none()
+        );
     }
 
     #[test]
