@@ -460,6 +460,10 @@ fn run_gui(db: Option<PathBuf>, screenshot: Option<PathBuf>) -> Result<usize> {
         classifier,
         ..Pipeline::default()
     };
+    for note in karyostation::fsutil::install_band_tables(&karyostation::fsutil::band_table_dirs())
+    {
+        eprintln!("band tables: {note}");
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("KaryoStation")

@@ -197,12 +197,13 @@ fn case_karyotype_ui(
         }
     }
     if state.case_read_only() {
-        ui.label("Amend (opens a new version; this one stays as signed):");
+        let label = ui.label("Amend (opens a new version; this one stays as signed):");
         ui.add(
             egui::TextEdit::singleline(&mut form.amend_reason)
                 .id_salt("amend-reason")
                 .hint_text("reason for the amendment"),
-        );
+        )
+        .labelled_by(label.id);
         if ui
             .add_enabled(
                 !form.amend_reason.trim().is_empty(),
@@ -309,13 +310,14 @@ pub fn sign_off_ui(
                 "Clonality proposes: {}",
                 view.assessment.proposed.as_deref().unwrap_or("—")
             ));
-            ui.label("Final karyotype:");
+            let label = ui.label("Final karyotype:");
             ui.add(
                 egui::TextEdit::singleline(&mut form.karyotype)
                     .id_salt("final-karyotype")
                     .font(egui::TextStyle::Monospace)
                     .desired_width(360.0),
-            );
+            )
+            .labelled_by(label.id);
             let checked = check(&form.karyotype);
             let valid = checked.is_valid() && !form.karyotype.trim().is_empty();
             match checked.errors().next() {
@@ -330,12 +332,13 @@ pub fn sign_off_ui(
                 }
                 None => {}
             }
-            ui.label("Reason (needed to sign below the minimum cell counts):");
+            let label = ui.label("Reason (needed to sign below the minimum cell counts):");
             ui.add(
                 egui::TextEdit::singleline(&mut form.reason)
                     .id_salt("sign-reason")
                     .desired_width(360.0),
-            );
+            )
+            .labelled_by(label.id);
             ui.horizontal(|ui| {
                 if ui.add_enabled(valid, egui::Button::new("Sign")).clicked() {
                     let reason = form.reason.trim();

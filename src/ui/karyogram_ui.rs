@@ -291,8 +291,11 @@ impl KaryogramView {
 
     /// Red bars beside both homologs over the segments that differ.
     fn draw_differences(&self, painter: &egui::Painter, view: &CellView) {
+        // Only pairs that reach the flag threshold: weaker differences are
+        // listed in the side panel but not drawn.
+        let threshold = crate::domain::analysis::AnalysisParams::default().homolog_threshold;
         for pair in &view.pairs {
-            if pair.segments.is_empty() {
+            if pair.segments.is_empty() || pair.score < threshold {
                 continue;
             }
             for seg in &pair.segments {
@@ -686,12 +689,14 @@ impl KaryogramView {
         let Some((_, text)) = self.iscn.as_mut() else {
             return;
         };
+        let label = ui.label("karyotype to record:");
         ui.add(
             egui::TextEdit::singleline(text)
                 .id_salt("cell-iscn")
                 .font(egui::TextStyle::Monospace)
                 .desired_width(f32::INFINITY),
-        );
+        )
+        .labelled_by(label.id);
         let checked = crate::domain::iscn::check(text);
         let valid = checked.is_valid();
         match checked.errors().next() {
