@@ -6,5 +6,6 @@
 pub mod cell_view;
 pub mod crop;
 pub mod edit;
+pub mod homolog;
 pub mod layout;
 pub mod tools;
