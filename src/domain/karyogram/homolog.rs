@@ -7,12 +7,14 @@
 //!    darkness of the central half of the chromosome's width in that row
 //!    (foreground pixels only), empty rows interpolated, robustly z-scored
 //!    (median / MAD) so homologs of different staining intensity compare.
-//! 2. [`compare_pair`] resamples both profiles of a pair to the same number
-//!    of samples, proportional to the class's relative ideogram length (so
-//!    one sample covers about the same ISCN span in every class, and
-//!    homologs that differ in condensation line up), and aligns them by
-//!    dynamic time warping inside a Sakoe-Chiba band. Besides diagonal
-//!    steps the path may step on one chromosome only, at an extra gap cost:
+//! 2. [`compare_pair`] resamples both profiles of a pair at a sampling
+//!    proportional to the class's relative ideogram length (so one sample
+//!    covers about the same ISCN span in every class), keeping their
+//!    relative length, removes the broad trend (pale tips, uneven stain),
+//!    and aligns them by dynamic time warping inside a Sakoe-Chiba band.
+//!    Besides diagonal steps the path may step on one chromosome only, at an
+//!    extra gap cost of two noise levels: scattered gap steps absorb a
+//!    condensation difference cheaply, while
 //!    a run of such steps is a stretch with no counterpart on the other
 //!    homolog (a deletion, or foreign material of a translocation).
 //! 3. Each path step's cost is divided by the pair's own noise level (the
@@ -23,16 +25,16 @@
 //!    strength is that sum, and the pair's score is the strongest one. Under
 //!    the null (matching homologs) the excess has a negative drift, so the
 //!    maximum grows only logarithmically with the path length and the score
-//!    does not favour long chromosomes; a uniform length difference is
-//!    removed by the resampling and does not count at all.
+//!    does not favour long chromosomes; a uniform length difference costs
+//!    only scattered, cheap gap steps and adds next to nothing.
 //! 4. Each homolog is also aligned to the ideogram density profile of its
 //!    class at the requested band level. A segment is named through the
 //!    ideogram alignment of the homolog on which it is longer, mapping its
 //!    first and last sample to ideogram positions and so to bands.
 //!
 //! Invariants: no input panics or yields NaN: empty profiles, single-row
-//! crops and profiles of very different lengths give a finite score (0 when
-//! there is nothing to compare) and no segments.
+//! crops and profiles of very different lengths give a finite score (0 and
+//! no segments when there is nothing to compare).
 
 use crate::domain::bands::{BandLevel, BandTable, Ideogram, gaussian_smooth};
 use crate::domain::chromosome::ChromosomeClass;
