@@ -29,7 +29,7 @@ pub struct AnalysisParams {
     /// relative length by more than this fraction.
     pub length_tolerance: f64,
     /// Flag both members of a homolog pair whose difference score (see
-    /// `karyogram::homolog`) is above this. The default, 12, was calibrated
+    /// `karyogram::homolog`) is above this. The default, 8, was calibrated
     /// on synthetic 1024x1024 cells: see the homolog module's tests for the
     /// measured false-flag rate on normal pairs and the detection rate of
     /// deletions and translocations.
@@ -43,7 +43,7 @@ impl Default for AnalysisParams {
             entropy_threshold: 1.0,
             polarity_confidence_threshold: 0.8,
             length_tolerance: 0.35,
-            homolog_threshold: 12.0,
+            homolog_threshold: 8.0,
             assign: AssignParams::default(),
         }
     }

@@ -7,12 +7,14 @@
 //!    darkness of the central half of the chromosome's width in that row
 //!    (foreground pixels only), empty rows interpolated, robustly z-scored
 //!    (median / MAD) so homologs of different staining intensity compare.
-//! 2. [`compare_pair`] resamples both profiles of a pair to the same number
-//!    of samples, proportional to the class's relative ideogram length (so
-//!    one sample covers about the same ISCN span in every class, and
-//!    homologs that differ in condensation line up), and aligns them by
-//!    dynamic time warping inside a Sakoe-Chiba band. Besides diagonal
-//!    steps the path may step on one chromosome only, at an extra gap cost:
+//! 2. [`compare_pair`] resamples both profiles of a pair at a sampling
+//!    proportional to the class's relative ideogram length (so one sample
+//!    covers about the same ISCN span in every class), keeping their
+//!    relative length, removes the broad trend (pale tips, uneven stain),
+//!    and aligns them by dynamic time warping inside a Sakoe-Chiba band.
+//!    Besides diagonal steps the path may step on one chromosome only, at an
+//!    extra gap cost of two noise levels: scattered gap steps absorb a
+//!    condensation difference cheaply, while
 //!    a run of such steps is a stretch with no counterpart on the other
 //!    homolog (a deletion, or foreign material of a translocation).
 //! 3. Each path step's cost is divided by the pair's own noise level (the
@@ -23,16 +25,16 @@
 //!    strength is that sum, and the pair's score is the strongest one. Under
 //!    the null (matching homologs) the excess has a negative drift, so the
 //!    maximum grows only logarithmically with the path length and the score
-//!    does not favour long chromosomes; a uniform length difference is
-//!    removed by the resampling and does not count at all.
+//!    does not favour long chromosomes; a uniform length difference costs
+//!    only scattered, cheap gap steps and adds next to nothing.
 //! 4. Each homolog is also aligned to the ideogram density profile of its
 //!    class at the requested band level. A segment is named through the
 //!    ideogram alignment of the homolog on which it is longer, mapping its
 //!    first and last sample to ideogram positions and so to bands.
 //!
 //! Invariants: no input panics or yields NaN: empty profiles, single-row
-//! crops and profiles of very different lengths give a finite score (0 when
-//! there is nothing to compare) and no segments.
+//! crops and profiles of very different lengths give a finite score (0 and
+//! no segments when there is nothing to compare).
 
 use crate::domain::bands::{BandLevel, BandTable, Ideogram, gaussian_smooth};
 use crate::domain::chromosome::ChromosomeClass;
@@ -46,8 +48,13 @@ pub const MAX_SEGMENTS: usize = 3;
 const SAMPLES_PER_RELATIVE_LENGTH: f64 = 1600.0;
 const MIN_SAMPLES: usize = 16;
 const MAX_SAMPLES: usize = 192;
-/// Extra cost of a step on one chromosome only (z units).
-const GAP_COST: f64 = 0.6;
+/// Extra cost of a step on one chromosome only, in units of the pair's
+/// noise level.
+const GAP_COST: f64 = 2.0;
+/// Path steps this close (in samples) to either end of either chromosome
+/// count as neutral: the pale, blurred tips and where exactly the axis
+/// reaches them say nothing about the banding.
+const TIP_SAMPLES: usize = 2;
 /// Half-width of the Sakoe-Chiba band as a fraction of the samples.
 const BAND_FRACTION: f64 = 0.3;
 /// Floor of a pair's noise level (z units), so near-identical profiles do
@@ -55,9 +62,12 @@ const BAND_FRACTION: f64 = 0.3;
 const NOISE_FLOOR: f64 = 0.2;
 /// Allowance per path step in units of the noise level: steps costing more
 /// add to a segment's strength, cheaper ones subtract.
-const ALLOWANCE: f64 = 2.5;
+const ALLOWANCE: f64 = 3.5;
 /// Segments weaker than this are not reported.
 const MIN_SEGMENT_STRENGTH: f64 = 2.0;
+/// Width of the trend removed from profiles, in samples (about 300 ISCN
+/// units at the sampling of [`samples_for`]).
+const TREND_SIGMA: f64 = 10.0;
 /// Smoothing of the resampled profiles, in samples.
 const PROFILE_SIGMA: f64 = 0.7;
 
@@ -224,16 +234,23 @@ fn samples_for(class: ChromosomeClass, level: BandLevel) -> usize {
     ((rel * SAMPLES_PER_RELATIVE_LENGTH).round() as usize).clamp(MIN_SAMPLES, MAX_SAMPLES)
 }
 
-/// `profile` resampled to `n`, lightly smoothed and z-scored.
+/// `profile` resampled to `n`, lightly smoothed, detrended and z-scored.
 fn prepare(profile: &[f64], n: usize) -> Vec<f64> {
-    let mut v = gaussian_smooth(&resample(profile, n), PROFILE_SIGMA);
+    let mut v = detrend(&gaussian_smooth(&resample(profile, n), PROFILE_SIGMA));
     robust_normalise(&mut v);
     v
 }
 
+/// `v` less its broad trend (a Gaussian of [`TREND_SIGMA`] samples): keeps
+/// the bands, drops the pale tips and uneven staining along the axis.
+fn detrend(v: &[f64]) -> Vec<f64> {
+    let trend = gaussian_smooth(v, TREND_SIGMA);
+    v.iter().zip(trend).map(|(x, t)| x - t).collect()
+}
+
 /// The ideogram's density profile at `n` samples, z-scored.
 fn ideogram_profile(ideo: &Ideogram, n: usize) -> Vec<f64> {
-    let mut v = ideo.density_profile(n, 0.6 / n.max(1) as f64);
+    let mut v = detrend(&ideo.density_profile(n, 0.6 / n.max(1) as f64));
     robust_normalise(&mut v);
     v
 }
@@ -259,15 +276,20 @@ struct PathStep {
 
 /// DTW of `a` against `b` from (0, 0) to the two ends, inside a band of
 /// `BAND_FRACTION` around the diagonal; steps on one sequence only cost
-/// `GAP_COST` extra. Empty when either sequence is empty.
-fn align(a: &[f64], b: &[f64]) -> Vec<PathStep> {
+/// `gap` extra. Empty when either sequence is empty.
+fn align(a: &[f64], b: &[f64], gap: f64) -> Vec<PathStep> {
     let (n, m) = (a.len(), b.len());
     if n == 0 || m == 0 {
         return Vec::new();
     }
     let band = (BAND_FRACTION * n.max(m) as f64).ceil() as i64 + 1;
     let inside = |i: usize, j: usize| {
-        let diag = i as f64 * (m as f64 / n as f64);
+        // The band follows the straight line from (0, 0) to (n-1, m-1).
+        let diag = if n > 1 {
+            i as f64 * (m - 1) as f64 / (n - 1) as f64
+        } else {
+            0.0
+        };
         (j as f64 - diag).abs() <= band as f64
     };
     let idx = |i: usize, j: usize| i * m + j;
@@ -288,13 +310,13 @@ fn align(a: &[f64], b: &[f64]) -> Vec<PathStep> {
                 best = (acc[idx(i - 1, j - 1)] + d, Step::Both);
             }
             if i > 0 {
-                let c = acc[idx(i - 1, j)] + d + GAP_COST;
+                let c = acc[idx(i - 1, j)] + d + gap;
                 if c < best.0 {
                     best = (c, Step::FirstOnly);
                 }
             }
             if j > 0 {
-                let c = acc[idx(i, j - 1)] + d + GAP_COST;
+                let c = acc[idx(i, j - 1)] + d + gap;
                 if c < best.0 {
                     best = (c, Step::SecondOnly);
                 }
@@ -312,10 +334,13 @@ fn align(a: &[f64], b: &[f64]) -> Vec<PathStep> {
             from[idx(i, j)]
         };
         let d = (a[i] - b[j]).abs();
-        let cost = if step == Step::Both { d } else { d + GAP_COST };
+        let cost = if step == Step::Both { d } else { d + gap };
         path.push(PathStep { i, j, step, cost });
+        // Saturating moves: an edge cell can only be left along the edge.
         match step {
             _ if i == 0 && j == 0 => break,
+            _ if i == 0 => j -= 1,
+            _ if j == 0 => i -= 1,
             Step::Both => {
                 i -= 1;
                 j -= 1;
@@ -326,6 +351,26 @@ fn align(a: &[f64], b: &[f64]) -> Vec<PathStep> {
     }
     path.reverse();
     path
+}
+
+/// Aligns `a` with `b` and returns the path with every step's cost in
+/// units of the pair's noise level (the median cost of the diagonal steps,
+/// at least [`NOISE_FLOOR`]). Two passes: the first, with a nominal gap
+/// cost, measures the noise; the second charges gaps relative to it.
+fn align_normalised(a: &[f64], b: &[f64]) -> (Vec<PathStep>, f64) {
+    let noise_of = |path: &[PathStep]| {
+        let diagonal: Vec<f64> = path
+            .iter()
+            .filter(|s| s.step == Step::Both)
+            .map(|s| s.cost)
+            .collect();
+        median(&diagonal).max(NOISE_FLOOR)
+    };
+    let first = align(a, b, GAP_COST * 0.5);
+    let noise = noise_of(&first);
+    let path = align(a, b, GAP_COST * noise);
+    let noise = noise_of(&path);
+    (path, noise)
 }
 
 /// Disjoint maximal-sum stretches of `x` (strongest first), each as
@@ -378,23 +423,34 @@ pub fn compare_pair(
         return (0.0, Vec::new());
     }
     let n = samples_for(class, level);
-    let (pa, pb) = (prepare(a, n), prepare(b, n));
-    let path = align(&pa, &pb);
-    let diagonal: Vec<f64> = path
+    // Both at the class's sampling, keeping their relative length: a
+    // condensation difference then costs a few scattered cheap gap steps, a
+    // missing or extra stretch a contiguous run of expensive ones.
+    let longer = a.len().max(b.len()) as f64;
+    let samples = |len: usize| ((n as f64 * len as f64 / longer).round() as usize).clamp(2, n);
+    let (na, nb) = (samples(a.len()), samples(b.len()));
+    let (pa, pb) = (prepare(a, na), prepare(b, nb));
+    let (path, noise) = align_normalised(&pa, &pb);
+    let excess: Vec<f64> = path
         .iter()
-        .filter(|s| s.step == Step::Both)
-        .map(|s| s.cost)
+        .map(|s| {
+            let x = s.cost / noise - ALLOWANCE;
+            let tip = |k: usize, len: usize| k < TIP_SAMPLES || k + TIP_SAMPLES >= len;
+            if tip(s.i, na) || tip(s.j, nb) {
+                x.min(0.0)
+            } else {
+                x
+            }
+        })
         .collect();
-    let noise = median(&diagonal).max(NOISE_FLOOR);
-    let excess: Vec<f64> = path.iter().map(|s| s.cost / noise - ALLOWANCE).collect();
     let stretches = strongest_stretches(&excess, MAX_SEGMENTS, MIN_SEGMENT_STRENGTH);
     if stretches.is_empty() {
         return (0.0, Vec::new());
     }
     let ideo = BandTable::get(level).ideogram(class);
     let reference = ideogram_profile(ideo, n);
-    let to_ideo_a = align(&pa, &reference);
-    let to_ideo_b = align(&pb, &reference);
+    let (to_ideo_a, _) = align_normalised(&pa, &reference);
+    let (to_ideo_b, _) = align_normalised(&pb, &reference);
     let segments: Vec<DiffSegment> = stretches
         .into_iter()
         .map(|(k0, k1, strength)| {
@@ -406,8 +462,9 @@ pub fn compare_pair(
                 (lo, hi)
             };
             let (sa, sb) = (span(true), span(false));
-            let frac =
-                |(lo, hi): (usize, usize)| (lo as f64 / n as f64, (hi + 1) as f64 / n as f64);
+            let frac = |(lo, hi): (usize, usize), len: usize| {
+                (lo as f64 / len as f64, (hi + 1) as f64 / len as f64)
+            };
             // Name on the homolog where the segment is longer (the one that
             // still carries the material); ties go to `a`.
             let (range, to_ideo) = if sb.1 - sb.0 > sa.1 - sa.0 {
@@ -422,8 +479,8 @@ pub fn compare_pair(
                 format!("{class}{first_band}\u{2013}{last_band}")
             };
             DiffSegment {
-                a: frac(sa),
-                b: frac(sb),
+                a: frac(sa, na),
+                b: frac(sb, nb),
                 first_band,
                 last_band,
                 bands,
