@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{ks, text};
+use common::{accept_open_flags, ks, text};
 
 use karyostation::domain::synth::SynthConfig;
 
@@ -217,35 +217,4 @@ fn corrupt_and_newer_databases_get_a_clear_message_and_stay_as_they_are() {
     let o = ks(&newer, &["case", "list"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("newer"), "{}", text(&o));
-}
-
-/// Accepts every object with an open review flag in the case, through the
-/// store (each accept is a stored edit).
-fn accept_open_flags(db: &std::path::Path, accession: &str) {
-    use karyostation::domain::case::EditRequest;
-    use karyostation::domain::karyogram::edit::Edit;
-    use karyostation::domain::ports::CaseRepo;
-    use karyostation::store::{OpenMode, SqliteCaseRepo};
-    let mut repo = SqliteCaseRepo::open(db, OpenMode::Existing).unwrap();
-    let detail = repo.case_detail(accession).unwrap();
-    let mut revision = detail.summary.revision;
-    for m in &detail.metaphases {
-        let cell = repo.cell(m.id).unwrap();
-        for o in cell.objects.values().filter(|o| !o.open_flags().is_empty()) {
-            let out = repo
-                .apply_edit(&EditRequest {
-                    case: detail.summary.id,
-                    metaphase: Some(m.id),
-                    base_revision: revision,
-                    user: "ann".into(),
-                    reason: None,
-                    edit: Edit::Accept {
-                        object: o.id,
-                        accepted: true,
-                    },
-                })
-                .unwrap();
-            revision = out.revision;
-        }
-    }
 }

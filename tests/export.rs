@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{ks, text};
+use common::{accept_open_flags, ks, text};
 
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::synth::SynthConfig;
@@ -106,6 +106,7 @@ fn database(dir: &Path) -> PathBuf {
             "ann",
         ],
     ));
+    accept_open_flags(&db, ACCESSIONS[0]);
     ok(ks(
         &db,
         &[

@@ -22,3 +22,35 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+#[allow(dead_code)]
+/// Accepts every object with an open review flag in the case, through the
+/// store (each accept is a stored edit).
+pub fn accept_open_flags(db: &std::path::Path, accession: &str) {
+    use karyostation::domain::case::EditRequest;
+    use karyostation::domain::karyogram::edit::Edit;
+    use karyostation::domain::ports::CaseRepo;
+    use karyostation::store::{OpenMode, SqliteCaseRepo};
+    let mut repo = SqliteCaseRepo::open(db, OpenMode::Existing).unwrap();
+    let detail = repo.case_detail(accession).unwrap();
+    let mut revision = detail.summary.revision;
+    for m in &detail.metaphases {
+        let cell = repo.cell(m.id).unwrap();
+        for o in cell.objects.values().filter(|o| !o.open_flags().is_empty()) {
+            let out = repo
+                .apply_edit(&EditRequest {
+                    case: detail.summary.id,
+                    metaphase: Some(m.id),
+                    base_revision: revision,
+                    user: "ann".into(),
+                    reason: None,
+                    edit: Edit::Accept {
+                        object: o.id,
+                        accepted: true,
+                    },
+                })
+                .unwrap();
+            revision = out.revision;
+        }
+    }
+}
