@@ -589,16 +589,7 @@ fn sign_off_is_refused_while_a_flag_is_open() {
             .iter()
             .all(|u| !matches!(u, UnmetRule::UnresolvedFlag { .. }))
     );
-    let proposal = h
-        .state()
-        .state
-        .sign_off
-        .as_ref()
-        .unwrap()
-        .assessment
-        .proposed
-        .clone()
-        .unwrap();
+    let proposal = h.state().state.assessment.proposed.clone().unwrap();
     h.state_mut().push(AppCommand::Sign {
         karyotype: proposal.clone(),
         reason: Some("demo case: 8 cells only".into()),
@@ -611,4 +602,51 @@ fn sign_off_is_refused_while_a_flag_is_open() {
         h.state().state.messages
     );
     assert_eq!(summary.karyotype, proposal);
+}
+
+#[test]
+fn invalid_iscn_in_the_cell_editor_is_shown_with_its_position_and_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    h.key_press(egui::Key::K);
+    h.run_steps(3);
+    let metaphase = h.state().state.cell.as_ref().unwrap().summary.id;
+    let recorded = h
+        .state()
+        .state
+        .cell
+        .as_ref()
+        .unwrap()
+        .state
+        .karyotype
+        .clone();
+    h.state_mut().karyogram.iscn = Some((metaphase, "46,XX,del(5)(q31".into()));
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("invalid: at character 17")
+            .is_some(),
+        "the position and reason are shown"
+    );
+    // The text is kept as typed (never "fixed") and Record does nothing.
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().karyogram.iscn.as_ref().unwrap().1,
+        "46,XX,del(5)(q31"
+    );
+    assert_eq!(
+        h.state().state.cell.as_ref().unwrap().state.karyotype,
+        recorded
+    );
+    // A valid one is recorded as a stored edit.
+    h.state_mut().karyogram.iscn = Some((metaphase, "46,XX,del(5)(q31q33)".into()));
+    h.run_steps(2);
+    assert!(h.query_by_label("valid ISCN").is_some());
+    h.get_by_label("Record").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.cell.as_ref().unwrap().state.karyotype,
+        "46,XX,del(5)(q31q33)"
+    );
 }

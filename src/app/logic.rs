@@ -195,6 +195,16 @@ impl AppState {
                     .map(|m| m.id)
                     .filter(|id| !self.thumbnails.contains_key(id))
                     .collect();
+                let cells: Vec<CellInput> = detail
+                    .metaphases
+                    .iter()
+                    .map(|m| CellInput {
+                        label: m.source_name.clone(),
+                        karyotype: m.karyotype.clone(),
+                        analysed: m.analysed,
+                    })
+                    .collect();
+                self.assessment = assess_cells(&cells);
                 self.case = Some(detail);
                 self.start_thumbnails(&missing);
             }
@@ -650,10 +660,27 @@ impl AppState {
     fn rearrange_view(&mut self) {
         let options = self.view_options();
         if let Some(cell) = self.cell.as_mut()
-            && let Some(view) = &cell.view
+            && let Some(view) = cell.view.take()
         {
             cell.view = Some(view.rearranged(&cell.state, &options));
         }
+    }
+
+    /// The selected object of the open cell (the first, when several are
+    /// picked for a merge).
+    pub fn selected_object(&self) -> Option<&CellObject> {
+        let id = self.selection.iter().next()?;
+        self.cell.as_ref()?.state.objects.get(id)
+    }
+
+    /// The other member of the object's pair: the first member of its
+    /// class in karyogram order that is not it.
+    pub fn homolog_of(&self, id: ObjectId) -> Option<ObjectId> {
+        let class = self.object(id)?.class?;
+        self.members(Some(class))
+            .into_iter()
+            .map(|m| m.id)
+            .find(|m| *m != id)
     }
 
     /// Active members of `class` in karyogram order (slot, then id).
@@ -806,7 +833,7 @@ impl AppState {
                 Level::Error,
                 format!(
                     "not recorded: the karyotype is not valid ISCN ({})",
-                    issue_text(issue)
+                    issue_text(&text, issue)
                 ),
             );
             return;
@@ -833,27 +860,13 @@ impl AppState {
         };
         let rules = self.sign_off_rules();
         let accession = case.summary.accession.clone();
-        let cells: Vec<CellInput> = case
-            .metaphases
-            .iter()
-            .map(|m| CellInput {
-                label: m.source_name.clone(),
-                karyotype: m.karyotype.clone(),
-                analysed: m.analysed,
-            })
-            .collect();
-        let assessment = assess_cells(&cells);
         let unmet = match self.repo() {
             Some(repo) => repo.sign_off_check(&accession, &self.prefs.user, None, &rules),
             None => return,
         };
         match unmet {
             Ok(unmet) => {
-                self.sign_off = Some(SignOffView {
-                    unmet,
-                    rules,
-                    assessment,
-                });
+                self.sign_off = Some(SignOffView { unmet, rules });
             }
             Err(e) => self.say(Level::Error, format!("cannot check case {accession}: {e}")),
         }
@@ -870,7 +883,7 @@ impl AppState {
                 Level::Error,
                 format!(
                     "not signed: the case karyotype is not valid ISCN ({})",
-                    issue_text(issue)
+                    issue_text(karyotype, issue)
                 ),
             );
             return;
@@ -1318,9 +1331,42 @@ fn one_edit(mut edits: Vec<Edit>) -> Edit {
 }
 
 /// An ISCN issue as "at character N: reason".
-pub fn issue_text(issue: &crate::domain::iscn::Issue) -> String {
+/// The position (in characters, from 0) of byte offset `at` of `text`;
+/// safe for any offset, including one inside a multi-byte character.
+pub fn char_position(text: &str, at: usize) -> usize {
+    text.char_indices().take_while(|(i, _)| *i < at).count()
+}
+
+/// An ISCN issue of `text` as "at character N: reason" (N from 1).
+pub fn issue_text(text: &str, issue: &crate::domain::iscn::Issue) -> String {
     match issue.offset {
-        Some(at) => format!("at character {}: {}", at + 1, issue.message),
+        Some(at) => format!(
+            "at character {}: {}",
+            char_position(text, at) + 1,
+            issue.message
+        ),
         None => issue.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod iscn_message_tests {
+    use super::{char_position, issue_text};
+    use crate::domain::iscn::check;
+
+    #[test]
+    fn positions_count_characters_and_never_split_one() {
+        assert_eq!(char_position("46,XX", 3), 3);
+        // `→` is three bytes: an offset inside it or after it stays sane.
+        let text = "46,XX,del(5)(pter→q31";
+        let arrow = text.find('→').unwrap();
+        for at in arrow..=text.len() + 4 {
+            assert!(char_position(text, at) <= text.chars().count());
+        }
+        assert_eq!(char_position(text, arrow + 3), arrow + 1);
+        let checked = check("46,XX,del(5)(q31");
+        let issue = checked.errors().next().expect("invalid");
+        let message = issue_text("46,XX,del(5)(q31", issue);
+        assert!(message.starts_with("at character 17:"), "{message}");
     }
 }

@@ -10,7 +10,7 @@
 pub mod jobs;
 mod logic;
 
-pub use logic::issue_text;
+pub use logic::{char_position, issue_text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -265,8 +265,6 @@ pub struct SignOffView {
     /// Rules not met if the current user signed now.
     pub unmet: Vec<crate::domain::review::UnmetRule>,
     pub rules: crate::domain::review::SignOffRules,
-    /// The case karyotype the clonality rules propose.
-    pub assessment: crate::domain::clonality::CaseKaryotype,
 }
 
 /// What the UI asks for.
@@ -352,6 +350,9 @@ pub struct AppState {
     pub date_filter: String,
     pub cases: Vec<CaseSummary>,
     pub case: Option<CaseDetail>,
+    /// The open case's cell karyotypes under the clonality rules (updated
+    /// whenever the case is read).
+    pub assessment: crate::domain::clonality::CaseKaryotype,
     pub failed_cells: BTreeMap<String, Vec<FailedCell>>,
     pub thumbnails: BTreeMap<MetaphaseId, GrayImage>,
     pub cell: Option<OpenCell>,
@@ -393,6 +394,7 @@ impl AppState {
             date_filter: String::new(),
             cases: Vec::new(),
             case: None,
+            assessment: Default::default(),
             failed_cells: BTreeMap::new(),
             thumbnails: BTreeMap::new(),
             cell: None,

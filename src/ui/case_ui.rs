@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use egui::RichText;
 
 use crate::app::{AppCommand, AppState};
-use crate::domain::clonality::{CellInput, assess_cells};
 use crate::domain::ids::MetaphaseId;
 use crate::domain::iscn::check;
 use crate::domain::review::{UnmetRule, describe_unmet};
@@ -137,16 +136,7 @@ fn case_karyotype_ui(
     let Some(case) = &state.case else {
         return;
     };
-    let cells: Vec<CellInput> = case
-        .metaphases
-        .iter()
-        .map(|m| CellInput {
-            label: m.source_name.clone(),
-            karyotype: m.karyotype.clone(),
-            analysed: m.analysed,
-        })
-        .collect();
-    let k = assess_cells(&cells);
+    let k = &state.assessment;
     ui.label(RichText::new("Clonality").strong());
     ui.label(format!(
         "{} cells with a karyotype, {} analysed",
@@ -253,7 +243,7 @@ pub fn sign_off_ui(
     if form.case != Some(case.summary.id) {
         form.case = Some(case.summary.id);
         form.karyotype = if case.summary.karyotype.is_empty() {
-            view.assessment.proposed.clone().unwrap_or_default()
+            state.assessment.proposed.clone().unwrap_or_default()
         } else {
             case.summary.karyotype.clone()
         };
@@ -308,7 +298,7 @@ pub fn sign_off_ui(
             ui.label(format!("Signing as: {}", state.prefs.user));
             ui.label(format!(
                 "Clonality proposes: {}",
-                view.assessment.proposed.as_deref().unwrap_or("—")
+                state.assessment.proposed.as_deref().unwrap_or("—")
             ));
             let label = ui.label("Final karyotype:");
             ui.add(
@@ -323,8 +313,11 @@ pub fn sign_off_ui(
             match checked.errors().next() {
                 Some(issue) => {
                     ui.label(
-                        RichText::new(format!("invalid: {}", crate::app::issue_text(issue)))
-                            .color(theme::ERROR),
+                        RichText::new(format!(
+                            "invalid: {}",
+                            crate::app::issue_text(&form.karyotype, issue)
+                        ))
+                        .color(theme::ERROR),
                     );
                 }
                 None if valid => {

@@ -531,12 +531,7 @@ impl KaryogramView {
         cell: &OpenCell,
         commands: &mut Vec<AppCommand>,
     ) {
-        let Some(o) = state
-            .selection
-            .iter()
-            .next()
-            .and_then(|id| cell.state.objects.get(id))
-        else {
+        let Some(o) = state.selected_object() else {
             ui.label("Click a chromosome to select it; drag it to another class.");
             return;
         };
@@ -569,7 +564,7 @@ impl KaryogramView {
             if o.rotation_deg != 0 && ui.button("Upright").clicked() {
                 commands.push(AppCommand::Rotate(o.id, -o.rotation_deg));
             }
-            if let Some(h) = homolog_of(cell, o)
+            if let Some(h) = state.homolog_of(o.id)
                 && ui.button(format!("Swap with #{h} (W)")).clicked()
             {
                 commands.push(AppCommand::Swap(o.id, h));
@@ -641,12 +636,15 @@ impl KaryogramView {
         {
             let pos = f64::from((p.y - bar.top()) / height) * len;
             if let Some(band) = ideo.band_at(pos) {
-                self.pick_band(cell, class, band.name.clone());
+                self.pick_band(cell, ideo, band.name.clone());
             }
         }
     }
 
-    fn pick_band(&mut self, cell: &OpenCell, class: ChromosomeClass, band: String) {
+    /// A band clicked on `ideo` (the one shown): the first click starts,
+    /// the second writes the rearrangement into the editor.
+    fn pick_band(&mut self, cell: &OpenCell, ideo: &Ideogram, band: String) {
+        let class = ideo.class;
         match self.pick_start.take() {
             Some((c, first)) if c == class => {
                 let text = self
@@ -654,7 +652,7 @@ impl KaryogramView {
                     .as_ref()
                     .filter(|(m, _)| *m == cell.summary.id)
                     .map_or_else(|| cell.state.karyotype.clone(), |(_, t)| t.clone());
-                let (a, b) = order_bands(ideogram_of(class), &first, &band);
+                let (a, b) = order_bands(ideo, &first, &band);
                 let breakpoints = if a == b { a.clone() } else { format!("{a}{b}") };
                 let item = format!("{}({class})({breakpoints})", self.pick_kind.symbol());
                 let sep = if text.trim().is_empty() { "" } else { "," };
@@ -711,14 +709,14 @@ impl KaryogramView {
                     ui.label(
                         RichText::new(format!(
                             "{}^",
-                            " ".repeat(text[..at.min(text.len())].chars().count())
+                            " ".repeat(crate::app::char_position(text, at))
                         ))
                         .monospace()
                         .color(theme::ERROR),
                     );
                 }
                 ui.label(
-                    RichText::new(format!("invalid: {}", crate::app::issue_text(issue)))
+                    RichText::new(format!("invalid: {}", crate::app::issue_text(text, issue)))
                         .color(theme::ERROR),
                 );
             }
@@ -747,20 +745,6 @@ impl KaryogramView {
             }
         });
     }
-}
-
-/// The other member of the object's pair (the lowest slot that is not it).
-fn homolog_of(cell: &OpenCell, o: &CellObject) -> Option<ObjectId> {
-    let class = o.class?;
-    cell.state
-        .active()
-        .filter(|m| m.class == Some(class) && m.id != o.id)
-        .min_by_key(|m| (m.slot, m.id))
-        .map(|m| m.id)
-}
-
-fn ideogram_of(class: ChromosomeClass) -> &'static Ideogram {
-    BandTable::get(crate::domain::bands::BandLevel::B850).ideogram(class)
 }
 
 /// Two band names in ISCN order for a breakpoint pair: within one arm,

@@ -227,14 +227,7 @@ impl MetaphaseView {
                 }
             }
             Key::W => {
-                let homolog = selected.and_then(|id| {
-                    let o = cell.state.objects.get(&id)?;
-                    cell.state
-                        .active()
-                        .filter(|m| m.class.is_some() && m.class == o.class && m.id != id)
-                        .min_by_key(|m| (m.slot, m.id))
-                        .map(|m| m.id)
-                });
+                let homolog = selected.and_then(|id| state.homolog_of(id));
                 if let (Some(a), Some(b)) = (selected, homolog) {
                     commands.push(AppCommand::Swap(a, b));
                 }
@@ -684,7 +677,7 @@ impl MetaphaseView {
             }
         });
         ui.separator();
-        self.selection_ui(ui, state, cell, commands);
+        self.selection_ui(ui, state, commands);
         ui.separator();
         display_ui(ui, state, commands);
         if ui.button("Fit (0)").clicked() {
@@ -716,19 +709,8 @@ impl MetaphaseView {
             });
     }
 
-    fn selection_ui(
-        &self,
-        ui: &mut egui::Ui,
-        state: &AppState,
-        cell: &OpenCell,
-        commands: &mut Vec<AppCommand>,
-    ) {
-        let Some(o) = state
-            .selection
-            .iter()
-            .next()
-            .and_then(|id| cell.state.objects.get(id))
-        else {
+    fn selection_ui(&self, ui: &mut egui::Ui, state: &AppState, commands: &mut Vec<AppCommand>) {
+        let Some(o) = state.selected_object() else {
             ui.label("No object selected (click one, or Tab).");
             return;
         };

@@ -236,8 +236,8 @@ impl CellView {
 
     /// The same crops laid out with other options (e.g. the straightened /
     /// rotated toggle), without measuring anything again.
-    pub fn rearranged(&self, cell: &CellState, options: &ViewOptions) -> Self {
-        Self::arrange(cell, self.objects.clone(), options)
+    pub fn rearranged(self, cell: &CellState, options: &ViewOptions) -> Self {
+        Self::arrange(cell, self.objects, options)
     }
 
     /// The crop shown for `id` under the view's options.
@@ -474,7 +474,7 @@ mod tests {
         assert!(view.layout.groups[2].ideogram.is_some());
         assert!(view.layout.unassigned_area.is_some());
         // Toggling back to straightened reuses the crops.
-        let straight = view.rearranged(&cell, &ViewOptions::plain(1.0));
+        let straight = view.clone().rearranged(&cell, &ViewOptions::plain(1.0));
         assert_eq!(straight.objects, view.objects);
         assert_eq!(
             straight.shown(ObjectId(0)),
@@ -560,7 +560,7 @@ mod tests {
             }
         }
         let five_view = CellView::derive(
-            &gray_of(&cells[3]),
+            &spread(&cells[3]),
             Modality::Brightfield,
             &cells[3],
             None,
@@ -572,9 +572,5 @@ mod tests {
             "the crumb is shown unstraightened"
         );
         assert_eq!(five_view.pairs.len(), 1, "one pair: the two lowest slots");
-    }
-
-    fn gray_of(cell: &CellState) -> GrayImage {
-        spread(cell)
     }
 }
