@@ -3,12 +3,14 @@
 # <user data dir>/lib/libonnxruntime.so (~/.local/share/karyostation/lib on
 # Linux), or the folder given as $1. The library comes from the PyPI wheel
 # `onnxruntime` (the only offline-reachable source); nothing is installed into
-# Python. Does nothing when the library is already there.
+# Python. Its licence and third-party notices are put beside it
+# (onnxruntime-LICENSE.txt, onnxruntime-ThirdPartyNotices.txt) for the
+# packages. Does nothing when the library and its licence are already there.
 set -euo pipefail
 VERSION="${ORT_VERSION:-1.31.1}"
 DEST="${1:-${XDG_DATA_HOME:-$HOME/.local/share}/karyostation/lib}"
 LIB="$DEST/libonnxruntime.so"
-if [ -e "$LIB" ]; then
+if [ -e "$LIB" ] && [ -e "$DEST/onnxruntime-LICENSE.txt" ]; then
   echo "ONNX Runtime already present: $LIB"
   exit 0
 fi
@@ -39,5 +41,13 @@ with zipfile.ZipFile(wheel) as z:
     if os.path.lexists(link):
         os.remove(link)
     os.symlink(os.path.basename(target), link)
+    for wanted, out in (("LICENSE", "onnxruntime-LICENSE.txt"),
+                        ("ThirdPartyNotices.txt", "onnxruntime-ThirdPartyNotices.txt")):
+        found = [n for n in z.namelist()
+                 if n.startswith("onnxruntime/") and os.path.basename(n) == wanted]
+        if not found:
+            sys.exit("error: no onnxruntime/" + wanted + " in " + wheel)
+        with z.open(sorted(found, key=len)[0]) as src, open(os.path.join(dest, out), "wb") as f:
+            f.write(src.read())
     print("ONNX Runtime installed:", target)
 PYEOF

@@ -14,12 +14,14 @@
 //! - `app` (feature `gui`) holds the window's state, its commands and the
 //!   background jobs; `ui` (feature `gui`) draws with egui and only emits
 //!   commands. `ui` never names rusqlite, ort or tokio.
+//! - `about` reports the build and what it found (`--version`).
 //! - `main.rs` is a thin front end: the window by default, or a subcommand.
 //!
 //! Dependency rule: `domain` depends on nothing else in the crate; the other
 //! modules depend on `domain`; `app` depends on all of them, `ui` on `app`
 //! and `domain`; nothing depends on `main.rs`.
 
+pub mod about;
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod casework;

@@ -19,9 +19,19 @@ use karyostation::store::{OpenMode, SqliteCaseRepo, default_db_path};
 #[command(
     name = "karyostation",
     version,
-    about = "Cytogenetics review workstation: metaphase analysis, karyograms and ISCN karyotypes"
+    disable_version_flag = true,
+    about = "Cytogenetics review workstation: metaphase analysis, karyograms and ISCN karyotypes",
+    long_about = "Cytogenetics review workstation: metaphase analysis, karyograms and ISCN karyotypes.\n\n\
+        Without a subcommand the window opens on the case database (the demo case is created on first start).\n\
+        User data (the case database cases.sqlite) lives in the user data directory \
+        (~/.local/share/karyostation on Linux), never beside the program.\n\
+        Environment: KARYOSTATION_DB (database file), KARYOSTATION_ORT_LIB (ONNX Runtime library), \
+        KARYOSTATION_MODELS (folder holding models.json), KARYOSTATION_BANDS (300- and 700-band tables)."
 )]
 struct Cli {
+    /// Print the version, the git commit, the models found (checked) and the ONNX Runtime version, then quit.
+    #[arg(short = 'V', long)]
+    version: bool,
     /// Case database file (default: $KARYOSTATION_DB, else cases.sqlite in the user data directory).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
@@ -161,6 +171,12 @@ enum Command {
     Db {
         #[command(subcommand)]
         command: DbCommand,
+    },
+    /// Write the manual pages (roff: karyostation.1 and one per subcommand) into a folder; used by the packaging scripts.
+    #[command(hide = true)]
+    Manpage {
+        /// Output folder (created when missing).
+        out: PathBuf,
     },
 }
 
@@ -469,7 +485,8 @@ fn run_gui(db: Option<PathBuf>, screenshot: Option<PathBuf>) -> Result<usize> {
             .with_title("KaryoStation")
             .with_inner_size([1400.0, 900.0])
             .with_min_inner_size([800.0, 560.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_icon(window_icon()),
         renderer: eframe::Renderer::Wgpu,
         persist_window: screenshot.is_none(),
         ..Default::default()
@@ -498,6 +515,22 @@ fn run_gui(db: Option<PathBuf>, screenshot: Option<PathBuf>) -> Result<usize> {
     );
     result.map_err(|e| anyhow::anyhow!("the window could not start: {e}"))?;
     Ok(0)
+}
+
+/// The application icon for the window (the same image the packages install).
+fn window_icon() -> egui::IconData {
+    static PNG: &[u8] = include_bytes!("../assets/icons/karyostation-256.png");
+    match image::load_from_memory(PNG) {
+        Ok(img) => {
+            let rgba = img.to_rgba8();
+            egui::IconData {
+                width: rgba.width(),
+                height: rgba.height(),
+                rgba: rgba.into_raw(),
+            }
+        }
+        Err(_) => egui::IconData::default(),
+    }
 }
 
 fn default_user(user: Option<String>) -> String {
@@ -912,7 +945,18 @@ fn run_iscn(action: IscnAction) -> Result<usize> {
 }
 
 fn run(cli: Cli) -> Result<usize> {
+    if cli.version {
+        print!("{}", karyostation::about::BuildInfo::gather().report());
+        return Ok(0);
+    }
     match cli.command {
+        Some(Command::Manpage { out }) => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&out)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), &out))
+                .with_context(|| format!("writing the manual pages into {}", out.display()))?;
+            Ok(0)
+        }
         Some(Command::Case { command }) => run_case(cli.db, command),
         Some(Command::Db { command }) => run_db(cli.db, command),
         None => run_gui(cli.db, cli.screenshot),

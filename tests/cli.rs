@@ -278,3 +278,113 @@ fn synth_writes_images_with_truth_and_rejects_unknown_abnormalities() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("inv(9)"), "{}", stderr(&o));
 }
+
+fn karyostation_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_karyostation"));
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.output().expect("run karyostation")
+}
+
+#[test]
+fn version_names_the_commit_the_models_and_the_runtime_and_flags_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let manifest = karyostation::infer::manifest::Manifest::read(&shipped).unwrap();
+    std::fs::copy(shipped.join("models.json"), models.join("models.json")).unwrap();
+    for entry in &manifest.models {
+        std::fs::copy(shipped.join(&entry.file), models.join(&entry.file)).unwrap();
+    }
+    let data = tmp.path().join("data");
+    // The library as this process finds it (the data directory is moved away below).
+    let library = karyostation::infer::runtime::library_candidates()
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| tmp.path().join("no-library"));
+    let env = [
+        ("KARYOSTATION_MODELS", models.as_path()),
+        ("XDG_DATA_HOME", data.as_path()),
+        ("KARYOSTATION_ORT_LIB", library.as_path()),
+    ];
+
+    let o = karyostation_env(&["--version"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let first = text.lines().next().unwrap_or_default();
+    let prefix = format!("karyostation {} (git ", env!("CARGO_PKG_VERSION"));
+    assert!(first.starts_with(&prefix), "{text}");
+    let hash = first[prefix.len()..].split(',').next().unwrap_or_default();
+    assert!(
+        hash == "unknown" || (hash.len() >= 7 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("models: {}", models.join("models.json").display())),
+        "{text}"
+    );
+    for entry in &manifest.models {
+        assert!(
+            text.contains(&format!(
+                "{} {} ({}): {} [sha256 verified]",
+                entry.name,
+                entry.version,
+                entry.task,
+                models.join(&entry.file).display()
+            )),
+            "{text}"
+        );
+    }
+    let runtime = text
+        .lines()
+        .find(|l| l.starts_with("ONNX Runtime: "))
+        .unwrap_or_default();
+    if std::env::var("KARYOSTATION_REQUIRE_ORT").as_deref() == Ok("1") {
+        let version = runtime["ONNX Runtime: ".len()..].split(' ').next();
+        assert!(
+            version.is_some_and(
+                |v| v.split('.').count() == 3 && v.split('.').all(|p| p.parse::<u32>().is_ok())
+            ),
+            "{text}"
+        );
+    } else {
+        assert!(!runtime.is_empty(), "{text}");
+    }
+    // Asking for the version creates nothing in the data directory.
+    assert!(!data.exists());
+
+    // A damaged model is named with its path; --version still succeeds.
+    let entry = &manifest.models[0];
+    let model = models.join(&entry.file);
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes[4096] ^= 0xff;
+    std::fs::write(&model, bytes).unwrap();
+    let o = karyostation_env(&["--version"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains(&format!(
+            "{} [NOT USABLE: model file {}",
+            model.display(),
+            model.display()
+        )),
+        "{text}"
+    );
+
+    // A file that is not the ONNX Runtime library is refused with its path.
+    let fake = tmp.path().join("libonnxruntime.so");
+    std::fs::write(&fake, b"not a shared library").unwrap();
+    let o = karyostation_env(&["--version"], &[("KARYOSTATION_ORT_LIB", fake.as_path())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains(&format!(
+            "ONNX Runtime: not available (the ONNX Runtime library {} could not be loaded",
+            fake.display()
+        )),
+        "{text}"
+    );
+}

@@ -431,6 +431,24 @@ fn missing_corrupt_foreign_newer_and_locked_databases_are_reported_untouched() {
 }
 
 #[test]
+fn a_database_whose_folder_cannot_be_made_names_the_path() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // A file where the data folder should be: refused for root too.
+    let blocker = tmp.path().join("data");
+    std::fs::write(&blocker, b"not a folder").unwrap_or_else(|e| panic!("{e}"));
+    let path = blocker.join("karyostation").join("cases.sqlite");
+    let err = SqliteCaseRepo::open(&path, OpenMode::Create).err();
+    assert!(
+        matches!(err, Some(StoreError::CannotCreate { .. })),
+        "{err:?}"
+    );
+    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("KARYOSTATION_DB"), "{text}");
+    assert_eq!(std::fs::read(&blocker).unwrap_or_default(), b"not a folder");
+}
+
+#[test]
 fn a_write_protected_database_can_be_read_but_not_changed() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = db(tmp.path());

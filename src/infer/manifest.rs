@@ -55,7 +55,7 @@ pub const MANIFEST_FILE: &str = "models.json";
 pub const MODELS_ENV: &str = "KARYOSTATION_MODELS";
 
 /// Where models are looked for, in order: `$KARYOSTATION_MODELS`, `models/`
-/// next to the executable, `../share/karyostation/models` relative to it
+/// next to the executable, `<prefix>/share/karyostation/models` for a program in `<prefix>/bin`
 /// (installed packages), the source tree's `models/` (development builds).
 pub fn model_dir_candidates() -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -67,7 +67,9 @@ pub fn model_dir_candidates() -> Vec<PathBuf> {
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         out.push(exe_dir.join("models"));
-        out.push(exe_dir.join("../share/karyostation/models"));
+        if let Some(prefix) = exe_dir.parent() {
+            out.push(prefix.join("share/karyostation/models"));
+        }
     }
     out.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"));
     out

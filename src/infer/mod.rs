@@ -22,7 +22,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
     #[error(
-        "the ONNX Runtime library was not found (looked in: {}); run packaging/fetch-onnxruntime.sh or set KARYOSTATION_ORT_LIB to the path of libonnxruntime.so",
+        "the ONNX Runtime library was not found (looked in: {}); reinstall KaryoStation, or set KARYOSTATION_ORT_LIB to the path of libonnxruntime.so (in a source checkout, packaging/fetch-onnxruntime.sh fetches it)",
         searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     RuntimeNotFound { searched: Vec<PathBuf> },

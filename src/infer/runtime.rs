@@ -3,7 +3,8 @@
 //! Search order (first existing file wins):
 //! 1. `$KARYOSTATION_ORT_LIB` (a file path), then `$ORT_DYLIB_PATH`;
 //! 2. next to the executable: `libonnxruntime.so`, then `lib/libonnxruntime.so`
-//!    and `../lib/karyostation/libonnxruntime.so` (installed packages);
+//!    and `<prefix>/lib/karyostation/libonnxruntime.so` for a program in
+//!    `<prefix>/bin` (installed packages);
 //! 3. the user data directory: `<data dir>/lib/libonnxruntime.so`
 //!    (`~/.local/share/karyostation/lib` on Linux), where
 //!    `packaging/fetch-onnxruntime.sh` puts it.
@@ -50,7 +51,9 @@ pub fn library_candidates() -> Vec<PathBuf> {
     {
         out.push(exe_dir.join(name));
         out.push(exe_dir.join("lib").join(name));
-        out.push(exe_dir.join("../lib/karyostation").join(name));
+        if let Some(prefix) = exe_dir.parent() {
+            out.push(prefix.join("lib/karyostation").join(name));
+        }
     }
     if let Some(data) = user_data_dir() {
         out.push(data.join("lib").join(name));
@@ -97,4 +100,42 @@ pub fn loaded_library() -> Option<&'static Path> {
         .get()
         .and_then(|r| r.as_ref().ok())
         .map(|(_, p)| p.as_path())
+}
+
+/// The version of the loaded ONNX Runtime library (e.g. `1.31.1`), loading
+/// it first if needed. Asked of the library itself (`GetVersionString`);
+/// when that fails, the library's build information line is returned.
+///
+/// # Errors
+/// As [`environment`]: the library is missing or cannot be loaded.
+pub fn runtime_version() -> Result<String, ModelError> {
+    environment()?;
+    let from_library = loaded_library().and_then(library_version_string);
+    Ok(from_library.unwrap_or_else(|| ort::info().trim().to_string()))
+}
+
+/// `OrtGetApiBase()->GetVersionString()` of the library at `path` (already
+/// loaded by [`environment`]; opening it again only raises its reference count).
+#[allow(unsafe_code)]
+fn library_version_string(path: &Path) -> Option<String> {
+    type GetApiBase = unsafe extern "C" fn() -> *const ort::sys::OrtApiBase;
+    // SAFETY: `path` is the ONNX Runtime library `environment` loaded and
+    // checked (ort resolved the same symbol from it). `OrtGetApiBase` takes no
+    // arguments and returns a pointer to a static table; `GetVersionString`
+    // returns a static NUL-terminated string that must not be freed. Both are
+    // null-checked; the string is copied before the library handle is dropped.
+    unsafe {
+        let lib = libloading::Library::new(path).ok()?;
+        let get_base = lib.get::<GetApiBase>(b"OrtGetApiBase").ok()?;
+        let base = get_base();
+        if base.is_null() {
+            return None;
+        }
+        let version = ((*base).GetVersionString)();
+        if version.is_null() {
+            return None;
+        }
+        let text = std::ffi::CStr::from_ptr(version).to_str().ok()?.to_string();
+        Some(text).filter(|v| !v.is_empty())
+    }
 }

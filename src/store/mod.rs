@@ -100,6 +100,10 @@ pub enum StoreError {
     NothingTo(&'static str),
     #[error("the edit does not fit the stored cell: {0}")]
     Edit(#[from] EditError),
+    #[error(
+        "the case database {path} cannot be created: {reason}; make its folder writable, or choose another database with --db PATH or KARYOSTATION_DB"
+    )]
+    CannotCreate { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -250,9 +254,9 @@ impl SqliteCaseRepo {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
         if !exists && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::CannotCreate {
+                path: path.to_path_buf(),
+                reason: format!("its folder {} cannot be made ({e})", dir.display()),
             })?;
         }
         // A write-protected file is opened read-only: reading works, every
@@ -836,6 +840,10 @@ fn map_sql(path: &Path, e: StoreError) -> StoreError {
         }
         Some(ErrorCode::ReadOnly) => StoreError::ReadOnly(path.to_path_buf()),
         Some(ErrorCode::CannotOpen) if path.exists() => StoreError::ReadOnly(path.to_path_buf()),
+        Some(ErrorCode::CannotOpen) => StoreError::CannotCreate {
+            path: path.to_path_buf(),
+            reason: format!("{inner}"),
+        },
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Damaged {
             path: path.to_path_buf(),
             detail: inner.to_string(),

@@ -83,6 +83,8 @@ impl KaryoApp {
         ui.ctx().set_visuals(theme::visuals(self.state.prefs.dark));
         if let Db::Failed { path, reason } = &self.state.db {
             db_failed_ui(ui, path, reason);
+            // The failure screen is complete in its first frame.
+            self.maybe_screenshot(ui, self.frames > 2);
             return;
         }
         self.global_keys(ui);
@@ -145,10 +147,19 @@ impl KaryoApp {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
-        self.maybe_screenshot(ui);
+        let ready = self.state.jobs.running().is_empty()
+            && self
+                .state
+                .case
+                .as_ref()
+                .is_some_and(|c| !c.metaphases.is_empty())
+            && self.thumbs.len() >= self.state.case.as_ref().map_or(0, |c| c.metaphases.len());
+        self.maybe_screenshot(ui, ready);
     }
 
-    fn maybe_screenshot(&mut self, ui: &mut egui::Ui) {
+    /// With `--screenshot`: asks for a screenshot once `ready` (or after the
+    /// frame limit), then closes the window when it is saved.
+    fn maybe_screenshot(&mut self, ui: &mut egui::Ui, ready: bool) {
         let Some((max_frames, path)) = self.screenshot.clone() else {
             return;
         };
@@ -164,13 +175,6 @@ impl KaryoApp {
         if self.screenshot_requested {
             return;
         }
-        let ready = self.state.jobs.running().is_empty()
-            && self
-                .state
-                .case
-                .as_ref()
-                .is_some_and(|c| !c.metaphases.is_empty())
-            && self.thumbs.len() >= self.state.case.as_ref().map_or(0, |c| c.metaphases.len());
         if ready || self.frames >= u64::from(max_frames) {
             self.screenshot_requested = true;
             let done = self.screenshot_done.clone();
@@ -417,6 +421,7 @@ fn db_failed_ui(ui: &mut egui::Ui, path: &std::path::Path, reason: &str) {
             ui.label("Nothing was changed. What you can do:");
             ui.label("• If another KaryoStation or a backup holds it, close that and start again.");
             ui.label("• If it is damaged, restore the latest backup (`karyostation db backup` makes one).");
+            ui.label("• If its folder cannot be written, make it writable (or free disk space).");
             ui.label("• To work on another database, start with `karyostation --db OTHER.sqlite`");
             ui.label("  or set KARYOSTATION_DB.");
         });
