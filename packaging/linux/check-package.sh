@@ -114,27 +114,30 @@ XDG_DATA_HOME="$unwritable" timeout 120 xvfb-run -a -s "-screen 0 1400x900x24" \
 sd="$(identify -format '%[fx:standard_deviation]' "$work/unwritable-window.png")"
 awk -v sd="$sd" 'BEGIN { exit !(sd > 0.01) }' || fail "the unwritable-data-directory window is blank"
 echo "unwritable data dir (window): failure screen shown, screenshot standard deviation $sd"
-# 2. Missing library: a note naming where it looked, the built-in algorithms still work.
-rm "$broken/usr/lib/karyostation/libonnxruntime.so"
-out="$("$bbin" --version)"
-expect "missing library" "ONNX Runtime: not available" "$out"
-expect "missing library path" "$broken/usr/lib/karyostation/libonnxruntime.so" "$out"
-out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/b1" 2>&1)" || fail "analyze without the library must fall back"
-expect "missing library note" "$broken/usr/lib/karyostation/libonnxruntime.so" "$out"
-out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/b2" --classifier onnx 2>&1)" && fail "--classifier onnx without the library succeeded"
-expect "missing library error" "libonnxruntime.so" "$out"
-echo "missing library: $(grep -m1 -o 'the ONNX Runtime library was not found[^;]*' <<<"$out")"
+# A broken installation: `--version` names the problem; `analyze` notes it
+# (naming PATH) and runs on the built-in algorithms; `--classifier onnx`
+# refuses with MESSAGE. Usage: check_broken NAME PATH VERSION_TEXT MESSAGE
+check_broken() {
+    local name="$1" path="$2" version_text="$3" message="$4" out
+    out="$("$bbin" --version)"
+    expect "$name: --version" "$version_text" "$out"
+    out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/$name-auto" 2>&1)" ||
+        fail "$name: analyze must fall back to the built-in algorithms"
+    expect "$name: note" "$path" "$out"
+    out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/$name-onnx" --classifier onnx 2>&1)" &&
+        fail "$name: --classifier onnx succeeded"
+    expect "$name: error" "$message" "$out"
+    echo "$name: $(grep -m1 -o "$message[^;(]*" <<<"$out")"
+}
+# 2. Missing library.
+lib="$broken/usr/lib/karyostation/libonnxruntime.so"
+rm "$lib"
+check_broken "missing-library" "$lib" "ONNX Runtime: not available" "the ONNX Runtime library was not found (looked in: $broken/usr/bin"
 # 3. Damaged model (library back in place).
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$broken" ./usr/lib/karyostation/libonnxruntime.so
 model="$(ls "$broken"/usr/share/karyostation/models/*.onnx | head -n 1)"
 printf 'damage' | dd of="$model" bs=1 seek=4096 conv=notrunc status=none
-out="$("$bbin" --version)"
-expect "damaged model" "$model [NOT USABLE" "$out"
-out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/b3" 2>&1)" || fail "analyze with a damaged model must fall back"
-expect "damaged model note" "$model" "$out"
-out="$("$bbin" analyze "$work/spread/synth_11.png" --out "$work/b4" --classifier onnx 2>&1)" && fail "--classifier onnx with a damaged model succeeded"
-expect "damaged model error" "$model does not match its manifest entry" "$out"
-echo "damaged model: $(grep -m1 -o 'model file [^(]*' <<<"$out")"
+check_broken "damaged-model" "$model" "$model [NOT USABLE" "model file $model does not match its manifest entry"
 
 # Removing the package leaves the case database in place.
 db="$XDG_DATA_HOME/karyostation/cases.sqlite"
