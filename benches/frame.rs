@@ -44,9 +44,15 @@ fn main() {
     )
     .expect("case");
     let pipeline = Pipeline::default();
-    let cells = import_files(&mut repo, &pipeline, "BENCH", &[png], "bench", |_| {
-        Flow::Continue
-    })
+    let cells = import_files(
+        &mut repo,
+        &pipeline,
+        "BENCH",
+        &[png],
+        karyostation::domain::modality::ModalityChoice::Auto,
+        "bench",
+        |_| Flow::Continue,
+    )
     .expect("import");
     let objects = repo.cell(cells[0]).expect("cell").objects.len();
     let state = AppState::new(

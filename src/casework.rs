@@ -1,12 +1,13 @@
 //! Case-level work over the pipeline and the case store: importing image
-//! files into a case (one analysed cell per file, failures reported per
-//! file and the rest imported) and seeding the built-in demo case. The GUI
-//! runs these on background jobs; tests and the CLI call them directly.
+//! files into a case (one analysed cell per file; a file that fails is
+//! recorded in the case with its reason and the rest imported) and seeding
+//! the built-in demo case. The GUI runs these on background jobs; tests and
+//! the CLI call them directly.
 
 use std::path::{Path, PathBuf};
 
 use crate::domain::case::NewCase;
-use crate::domain::ids::MetaphaseId;
+use crate::domain::ids::{FailedImportId, MetaphaseId};
 use crate::domain::modality::ModalityChoice;
 use crate::domain::ports::CaseRepo;
 use crate::pipeline::Pipeline;
@@ -48,9 +49,17 @@ pub enum ImportEvent {
         path: PathBuf,
         metaphase: MetaphaseId,
         karyotype: String,
+        /// Chromosome objects found.
+        objects: usize,
     },
-    /// The file was not imported; the reason names it.
-    Failed { path: PathBuf, reason: String },
+    /// The file was not imported; the reason names it. `recorded`: its
+    /// record in the case (`None` when even that could not be stored; the
+    /// reason then says why).
+    Failed {
+        path: PathBuf,
+        reason: String,
+        recorded: Option<FailedImportId>,
+    },
 }
 
 /// Whether an import goes on after an event.
@@ -96,9 +105,40 @@ fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Analyses each file and stores it as a cell of case `accession`. A file
-/// that cannot be read or analysed is reported and skipped; `on_event`
-/// can stop the import between files. Returns the cells imported.
+/// Records in case `accession` that `path` did not become a cell, and why;
+/// returns the event that reports it.
+///
+/// # Errors
+/// Only when the case cannot take records (missing or signed): any other
+/// store failure is added to the event's reason instead.
+pub fn record_failure(
+    repo: &mut SqliteCaseRepo,
+    accession: &str,
+    path: &Path,
+    reason: String,
+    user: &str,
+) -> Result<ImportEvent, StoreError> {
+    let file = path.display().to_string();
+    match repo.record_failed_import(accession, &file, &reason, user) {
+        Ok(id) => Ok(ImportEvent::Failed {
+            path: path.to_path_buf(),
+            reason,
+            recorded: Some(id),
+        }),
+        Err(e @ (StoreError::NoSuchCase(_) | StoreError::CaseReadOnly { .. })) => Err(e),
+        Err(e) => Ok(ImportEvent::Failed {
+            path: path.to_path_buf(),
+            reason: format!("{reason} (not recorded in the case: {e})"),
+            recorded: None,
+        }),
+    }
+}
+
+/// Analyses each file (with `modality`) and stores it as a cell of case
+/// `accession`. A file that cannot be read or analysed is recorded in the
+/// case with its reason ([`record_failure`]), reported and skipped;
+/// `on_event` can stop the import between files. Returns the cells
+/// imported.
 ///
 /// # Errors
 /// Only when the case itself cannot take cells (missing or signed case,
@@ -108,6 +148,7 @@ pub fn import_files(
     pipeline: &Pipeline,
     accession: &str,
     files: &[PathBuf],
+    modality: ModalityChoice,
     user: &str,
     mut on_event: impl FnMut(ImportEvent) -> Flow,
 ) -> Result<Vec<MetaphaseId>, StoreError> {
@@ -121,7 +162,7 @@ pub fn import_files(
         if flow == Flow::Stop {
             break;
         }
-        let event = match pipeline.analyze_for_case(path, ModalityChoice::Auto) {
+        let event = match pipeline.analyze_for_case(path, modality) {
             Ok(metaphase) => match repo.add_metaphase(accession, &metaphase, user) {
                 Ok(id) => {
                     imported.push(id);
@@ -129,20 +170,15 @@ pub fn import_files(
                         path: path.clone(),
                         metaphase: id,
                         karyotype: metaphase.cell.karyotype.clone(),
+                        objects: metaphase.cell.objects.len(),
                     }
                 }
                 Err(e @ (StoreError::NoSuchCase(_) | StoreError::CaseReadOnly { .. })) => {
                     return Err(e);
                 }
-                Err(e) => ImportEvent::Failed {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                },
+                Err(e) => record_failure(repo, accession, path, e.to_string(), user)?,
             },
-            Err(e) => ImportEvent::Failed {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
+            Err(e) => record_failure(repo, accession, path, e.to_string(), user)?,
         };
         if on_event(event) == Flow::Stop {
             break;
@@ -216,12 +252,20 @@ pub fn seed_demo_case(
     }
     let files = write_demo_spreads(scratch)?;
     let mut failures = Vec::new();
-    import_files(repo, pipeline, DEMO_ACCESSION, &files, user, |e| {
-        if let ImportEvent::Failed { path, reason } = e {
-            failures.push((path, reason));
-        }
-        Flow::Continue
-    })?;
+    import_files(
+        repo,
+        pipeline,
+        DEMO_ACCESSION,
+        &files,
+        ModalityChoice::Auto,
+        user,
+        |e| {
+            if let ImportEvent::Failed { path, reason, .. } = e {
+                failures.push((path, reason));
+            }
+            Flow::Continue
+        },
+    )?;
     Ok(failures)
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use karyostation::casework::{Flow, ImportEvent};
 use karyostation::domain::case::{EditRequest, NewCase};
 use karyostation::domain::ids::MetaphaseId;
 use karyostation::domain::karyogram::edit::Edit;
@@ -593,17 +594,42 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
             }
             let p = pipeline(&options)?;
             let user = default_user(user);
-            Ok(for_each_input(&images, |path| {
-                let metaphase = p.analyze_for_case(path, options.modality)?;
-                let id = repo.add_metaphase(&accession, &metaphase, &user)?;
-                say(&format!(
-                    "{}\tmetaphase {id}\t{}\t{} objects",
-                    path.display(),
-                    metaphase.cell.karyotype,
-                    metaphase.cell.objects.len()
-                ));
-                Ok(())
-            }))
+            // A file that fails is recorded in the case (shown by `case
+            // show` and in the window) and the others are imported.
+            let mut failures = 0;
+            karyostation::casework::import_files(
+                &mut repo,
+                &p,
+                &accession,
+                &images,
+                options.modality,
+                &user,
+                |event| {
+                    match event {
+                        ImportEvent::Imported {
+                            path,
+                            metaphase,
+                            karyotype,
+                            objects,
+                        } => say(&format!(
+                            "{}\tmetaphase {metaphase}\t{karyotype}\t{objects} objects",
+                            path.display()
+                        )),
+                        ImportEvent::Failed {
+                            reason, recorded, ..
+                        } => {
+                            failures += 1;
+                            let note = recorded
+                                .map(|id| format!(" (recorded as failed import {id})"))
+                                .unwrap_or_default();
+                            eprintln!("error: {reason}{note}");
+                        }
+                        ImportEvent::Started { .. } => {}
+                    }
+                    Flow::Continue
+                },
+            )?;
+            Ok(failures)
         }
         CaseCommand::List { search, json } => {
             let repo = open_db(db, OpenMode::Existing)?;
@@ -662,6 +688,12 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
                     m.rejected,
                     m.unresolved_flags,
                     m.image_path
+                ));
+            }
+            for f in &d.failed_imports {
+                say(&format!(
+                    "  not imported {}\t{}\t{}\t{} at {}",
+                    f.id, f.file, f.reason, f.user, f.at
                 ));
             }
             if let Some(so) = &d.sign_off {

@@ -48,14 +48,45 @@ fn a_case_from_creation_to_amendment() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("already exists"), "{}", text(&o));
 
-    // An unreadable image changes nothing.
+    // An unreadable image adds no cell and changes no cell; it is recorded
+    // in the case as a failed import with its reason.
     let bad = tmp.path().join("bad.png");
     std::fs::write(&bad, b"not a png").unwrap_or_else(|e| panic!("{e}"));
     let before = json(&ks(&db, &["case", "show", "CG-1", "--json"]));
-    let o = ks(&db, &["case", "import", "CG-1", bad.to_str().unwrap_or("")]);
+    assert_eq!(before["failed_imports"], serde_json::json!([]));
+    let o = ks(
+        &db,
+        &[
+            "case",
+            "import",
+            "CG-1",
+            bad.to_str().unwrap_or(""),
+            "--user",
+            "ann",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("bad.png"), "{}", text(&o));
-    assert_eq!(json(&ks(&db, &["case", "show", "CG-1", "--json"])), before);
+    assert!(
+        text(&o).contains("recorded as failed import"),
+        "{}",
+        text(&o)
+    );
+    let after = json(&ks(&db, &["case", "show", "CG-1", "--json"]));
+    assert_eq!(after["summary"], before["summary"]);
+    assert_eq!(after["metaphases"], before["metaphases"]);
+    let failed = &after["failed_imports"][0];
+    assert_eq!(failed["file"], bad.display().to_string());
+    assert_eq!(failed["user"], "ann");
+    let reason = failed["reason"].as_str().unwrap_or("").to_string();
+    assert!(!reason.is_empty());
+    let o = ks(&db, &["case", "show", "CG-1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("not imported 1\t{}\t{reason}", bad.display())),
+        "{}",
+        text(&o)
+    );
 
     let png = spread(tmp.path());
     let o = ks(

@@ -188,6 +188,40 @@ fn split_by_a_drawn_cut_line_then_undo_restores_state_and_store() {
     union.extend(new.pixels.iter().copied());
     assert_eq!(union, before.objects[&object].pixels);
     assert!(new.pixels.len() >= 20 && old.pixels.len() >= 20);
+    // Both pieces carry a fresh classification: the new one its own, the
+    // remainder one of its smaller mask (the old one was of the whole).
+    let was = &before.objects[&object];
+    assert_eq!(new.probabilities.len(), 24);
+    assert_eq!(old.probabilities.len(), 24);
+    assert_ne!(
+        old.probabilities, was.probabilities,
+        "remainder reclassified"
+    );
+    assert_ne!(new.probabilities, old.probabilities);
+    for piece in [old, new] {
+        let top = piece
+            .probabilities
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .and_then(|(i, _)| ChromosomeClass::from_index(i));
+        assert_eq!(piece.proposed, top, "the proposal is the top class");
+        // The demo cell's classes are the analysis' own (no manual class),
+        // so each piece is placed in its proposed class.
+        assert_eq!(piece.class, piece.proposed);
+    }
+    // The karyogram re-arranges: once the view is derived again, each piece
+    // is drawn in the group of its class.
+    settle(&mut h, |a| {
+        a.state
+            .cell
+            .as_ref()
+            .is_some_and(|c| c.view_generation == c.generation)
+    });
+    for id in [object, new_id] {
+        let (class, _, _, group) = karyogram_facts(h.state(), id);
+        assert_eq!(group, class, "object {id} is drawn in its class");
+    }
 
     // The store has it, through another connection too.
     let case = h.state().state.case.as_ref().unwrap().summary.id;
@@ -210,8 +244,77 @@ fn split_by_a_drawn_cut_line_then_undo_restores_state_and_store() {
         "window after undo",
     );
     assert_same_cell(&other.cell(metaphase).unwrap(), &before, "store after undo");
+    // The remainder's old classification is back, bit for bit.
+    assert_eq!(
+        other.cell(metaphase).unwrap().objects[&object].probabilities,
+        was.probabilities
+    );
     // The undo is itself a recorded edit.
     assert_eq!(other.edit_count(case).unwrap(), edits_before + 2);
+}
+
+#[test]
+fn merge_and_mask_strokes_classify_the_changed_object_again_and_undo_exactly() {
+    use karyostation::app::Gesture;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    let cell =
+        |h: &Harness<'static, KaryoApp>| h.state().state.cell.as_ref().unwrap().state.clone();
+    let (object, a, b) = cut_line(h.state());
+    h.state_mut()
+        .push(AppCommand::Gesture(Gesture::Cut { a, b }));
+    h.run_steps(2);
+    let cut = cell(&h);
+    let piece = *cut.objects.keys().next_back().unwrap();
+    assert_ne!(piece, object, "the cut made a piece");
+
+    // Merge the two pieces back: one stored edit; the merged object is
+    // classified on the whole mask, not left with the remainder's values.
+    h.state_mut().push(AppCommand::Select(Some(object)));
+    h.state_mut().push(AppCommand::ToggleSelect(piece));
+    h.state_mut().push(AppCommand::MergeSelected);
+    h.run_steps(2);
+    let merged = cell(&h);
+    assert!(!merged.objects.contains_key(&piece));
+    let (m, r) = (&merged.objects[&object], &cut.objects[&object]);
+    assert_eq!(
+        m.pixels.len(),
+        r.pixels.len() + cut.objects[&piece].pixels.len()
+    );
+    assert_eq!(m.probabilities.len(), 24);
+    assert_ne!(
+        m.probabilities, r.probabilities,
+        "merged object reclassified"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_same_cell(&cell(&h), &cut, "after undoing the merge");
+
+    // An erase stroke over one end of the remainder: classified again too.
+    let r = &cut.objects[&object];
+    let end = *r.pixels.iter().next().unwrap();
+    let p = (f64::from(end.0) + 0.5, f64::from(end.1) + 0.5);
+    h.state_mut().push(AppCommand::Gesture(Gesture::Brush {
+        object,
+        points: vec![p, (p.0 + 1.0, p.1 + 1.0)],
+        radius: 3.0,
+        erase: true,
+    }));
+    h.run_steps(2);
+    let stroked = cell(&h);
+    let s = &stroked.objects[&object];
+    assert!(s.pixels.len() < r.pixels.len() && s.pixels.is_subset(&r.pixels));
+    assert_ne!(
+        s.probabilities, r.probabilities,
+        "stroked object reclassified"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_same_cell(&cell(&h), &cut, "after undoing the stroke");
+    let other = SqliteCaseRepo::open(&dir.path().join("cases.sqlite"), OpenMode::Existing).unwrap();
+    let metaphase = h.state().state.cell.as_ref().unwrap().summary.id;
+    assert_same_cell(&other.cell(metaphase).unwrap(), &cut, "store after undo");
 }
 
 #[test]
@@ -264,11 +367,71 @@ fn bad_files_are_named_and_the_rest_imported() {
             .as_ref()
             .is_some_and(|c| c.metaphases.len() == cells + 1)
     });
-    let failed = &h.state().state.failed_cells[DEMO_ACCESSION];
-    assert_eq!(failed.len(), 1);
-    assert!(failed[0].file.contains("broken.png"));
+    let case = h.state().state.case.clone().unwrap();
+    assert_eq!(case.failed_imports.len(), 1);
+    let failed = case.failed_imports[0].clone();
+    assert!(failed.file.contains("broken.png"));
+    assert!(!failed.reason.is_empty());
+    assert_eq!(failed.user, "tester");
+    // Not a cell: counts and clonality see only the imported one.
+    assert_eq!(case.summary.metaphases as usize, cells + 1);
+    let k = &h.state().state.assessment;
+    assert_eq!(k.counted + k.unparsed.len(), cells + 1);
     h.run_steps(2);
     assert!(h.query_all_by_label_contains("broken.png").count() >= 2);
+
+    // The record is in the case database: a new window on the same file
+    // (a restart) shows the tile with its reason.
+    drop(h);
+    let path = dir.path().join("cases.sqlite");
+    let repo = SqliteCaseRepo::open(&path, OpenMode::Existing).unwrap();
+    let state = AppState::new(
+        Db::Open(Box::new(repo)),
+        Pipeline::default(),
+        None,
+        Prefs {
+            user: "reviewer".into(),
+            ..Prefs::default()
+        },
+        Arc::new(|| {}),
+    )
+    .unwrap();
+    let mut h = harness(KaryoApp::new(state));
+    h.state_mut()
+        .push(AppCommand::OpenCase(DEMO_ACCESSION.to_string()));
+    settle(&mut h, |a| a.state.screen == Screen::Case);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.case.as_ref().unwrap().failed_imports,
+        vec![failed.clone()]
+    );
+    assert!(h.query_by_label("Not imported").is_some());
+    assert!(h.query_by_label(&failed.file).is_some());
+    assert!(h.query_by_label(&failed.reason).is_some());
+
+    // Dismissed by its button: gone from the window and the store, and
+    // the audit trail has it.
+    h.get_by_label("Dismiss").click();
+    h.run_steps(3);
+    assert!(
+        h.state()
+            .state
+            .case
+            .as_ref()
+            .unwrap()
+            .failed_imports
+            .is_empty()
+    );
+    assert!(h.query_by_label("Not imported").is_none());
+    let other = SqliteCaseRepo::open(&path, OpenMode::Existing).unwrap();
+    assert!(
+        other
+            .case_detail(DEMO_ACCESSION)
+            .unwrap()
+            .failed_imports
+            .is_empty()
+    );
+    assert!(other.verify().unwrap().ok());
 }
 
 #[test]

@@ -568,3 +568,139 @@ fn make_v1_fixture() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn failed_imports_are_recorded_listed_after_a_restart_dismissed_and_never_cells() {
+    use karyostation::domain::ids::FailedImportId;
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = db(tmp.path());
+    let mut repo = open(&path);
+    let case = new_case(&mut repo, "ACC-F");
+    repo.add_metaphase("ACC-F", &sample_metaphase(4, 1), "ann")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rev = revision(&repo, "ACC-F");
+    let rules = SignOffRules::default();
+    let unmet_before = repo
+        .sign_off_check("ACC-F", "bob", None, &rules)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = repo
+        .record_failed_import(
+            "ACC-F",
+            "/scans/broken.png",
+            "the image is truncated or corrupt",
+            "ann",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = repo
+        .record_failed_import("ACC-F", "/scans/huge.tif", "too many pixels", "carl")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        repo.record_failed_import("NO-SUCH", "x.png", "r", "ann"),
+        Err(StoreError::NoSuchCase(_))
+    ));
+    drop(repo);
+
+    // After a restart: listed with the case, oldest first, and not cells.
+    let mut repo = open(&path);
+    let detail = repo.case_detail("ACC-F").unwrap_or_else(|e| panic!("{e}"));
+    let failed: Vec<(FailedImportId, &str, &str, &str)> = detail
+        .failed_imports
+        .iter()
+        .map(|f| (f.id, f.file.as_str(), f.reason.as_str(), f.user.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (
+                first,
+                "/scans/broken.png",
+                "the image is truncated or corrupt",
+                "ann"
+            ),
+            (second, "/scans/huge.tif", "too many pixels", "carl"),
+        ]
+    );
+    assert!(detail.failed_imports[0].at.ends_with('Z'));
+    assert_eq!(detail.metaphases.len(), 1);
+    assert_eq!(detail.summary.metaphases, 1);
+    assert_eq!(detail.summary.revision, rev, "no cell changed");
+    assert_eq!(
+        repo.sign_off_check("ACC-F", "bob", None, &rules)
+            .unwrap_or_else(|e| panic!("{e}")),
+        unmet_before,
+        "sign-off counts no failed import"
+    );
+    assert_eq!(repo.list_cases(None).unwrap_or_default()[0].metaphases, 1);
+
+    // Dismissed: gone, once; both steps are in the audit trail.
+    repo.dismiss_failed_import(first, "bob")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        repo.dismiss_failed_import(first, "bob"),
+        Err(StoreError::NoSuchFailedImport(id)) if id == first
+    ));
+    let detail = repo.case_detail("ACC-F").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        detail
+            .failed_imports
+            .iter()
+            .map(|f| f.id)
+            .collect::<Vec<_>>(),
+        vec![second]
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let events: Vec<(String, String, String)> = conn
+        .prepare(
+            "SELECT kind, user, payload FROM audit
+             WHERE case_id = ? AND kind LIKE '%failed%' ORDER BY seq",
+        )
+        .and_then(|mut st| {
+            st.query_map([case.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(k, u, _)| (k.as_str(), u.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("import_failed", "ann"),
+            ("import_failed", "carl"),
+            ("failed_import_dismissed", "bob"),
+        ]
+    );
+    assert!(events[2].2.contains("broken.png"), "{}", events[2].2);
+    let report = repo.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok(), "{:?}", report.problems);
+
+    // A signed case keeps its record as signed; an amendment carries it.
+    accept_all(&mut repo, case, "ACC-F");
+    repo.sign("ACC-F", "bob", Some("test"), &rules)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        repo.dismiss_failed_import(second, "bob"),
+        Err(StoreError::CaseReadOnly { .. })
+    ));
+    assert!(matches!(
+        repo.record_failed_import("ACC-F", "late.png", "r", "ann"),
+        Err(StoreError::CaseReadOnly { .. })
+    ));
+    repo.amend("ACC-F", "ann", "recount")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let amended = repo.case_detail("ACC-F").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(amended.failed_imports.len(), 1);
+    assert_eq!(amended.failed_imports[0].file, "/scans/huge.tif");
+    let carried = amended.failed_imports[0].id;
+    repo.dismiss_failed_import(carried, "ann")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        repo.case_detail("ACC-F")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .failed_imports
+            .is_empty()
+    );
+    let report = repo.verify().unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.ok(), "{:?}", report.problems);
+}

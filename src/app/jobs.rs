@@ -28,11 +28,13 @@ pub enum JobEvent {
         total: usize,
         label: String,
     },
-    /// A file of an import was not imported.
+    /// A file of an import was not imported (and, `recorded`, its record
+    /// is in the case).
     ImportFailed {
         job: JobId,
         file: String,
         reason: String,
+        recorded: bool,
     },
     /// A cell was stored.
     Imported { job: JobId, metaphase: MetaphaseId },

@@ -10,9 +10,9 @@ use crate::domain::case::EditRequest;
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
 use crate::domain::classify::entropy;
 use crate::domain::clonality::{CellInput, assess_cells};
-use crate::domain::ids::{MetaphaseId, ObjectId};
+use crate::domain::ids::{FailedImportId, MetaphaseId, ObjectId};
 use crate::domain::karyogram::cell_view::CellView;
-use crate::domain::karyogram::edit::{CellObject, Edit, Producer};
+use crate::domain::karyogram::edit::{Assessment, CellObject, Edit, Producer};
 use crate::domain::karyogram::tools::{brush_stroke, lasso_pixels, split_by_line};
 use crate::domain::modality::{ModalityChoice, resolve};
 use crate::domain::ports::{CaseRepo, ModelInfo};
@@ -22,9 +22,11 @@ use crate::store::{OpenMode, SqliteCaseRepo, StoreError};
 
 use super::jobs::JobEvent;
 use super::{
-    AppCommand, AppState, Db, DropTarget, FailedCell, Gesture, Level, OpenCell, Screen,
-    SignOffView, Tool,
+    AppCommand, AppState, Db, DropTarget, Gesture, Level, OpenCell, Screen, SignOffView, Tool,
 };
+
+/// An object's mask: image pixels `(x, y)`.
+type Pixels = std::collections::BTreeSet<(u32, u32)>;
 
 /// Smallest piece a cut may leave, pixels.
 const MIN_PIECE_PX: usize = 20;
@@ -55,6 +57,7 @@ impl AppState {
                 }
             }
             AppCommand::Import(paths) => self.import(paths),
+            AppCommand::DismissFailedImport(id) => self.dismiss_failed_import(id),
             AppCommand::ImportDialog => {
                 if self.case.is_some() {
                     self.want_import_dialog = true;
@@ -287,23 +290,43 @@ impl AppState {
         }
         let accession = case.summary.accession.clone();
         let (files, problems) = casework::expand_inputs(&paths);
-        for (path, reason) in problems {
-            self.fail_cell(&accession, &path.display().to_string(), &reason);
+        if !problems.is_empty() {
+            let user = self.prefs.user.clone();
+            for (path, reason) in problems {
+                let event = match &mut self.db {
+                    Db::Open(repo) => {
+                        casework::record_failure(repo, &accession, &path, reason, &user)
+                    }
+                    Db::Failed { .. } => return,
+                };
+                match event {
+                    Ok(ImportEvent::Failed { path, reason, .. }) => {
+                        self.say(Level::Warning, format!("{}: {reason}", path.display()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.say(Level::Error, format!("{}: {e}", path.display())),
+                }
+            }
+            self.refresh_case();
         }
         if !files.is_empty() {
             self.start_import(accession, files, "Import");
         }
     }
 
-    fn fail_cell(&mut self, accession: &str, file: &str, reason: &str) {
-        self.say(Level::Warning, format!("{file}: {reason}"));
-        self.failed_cells
-            .entry(accession.to_string())
-            .or_default()
-            .push(FailedCell {
-                file: file.to_string(),
-                reason: reason.to_string(),
-            });
+    fn dismiss_failed_import(&mut self, id: FailedImportId) {
+        let user = self.prefs.user.clone();
+        let result = match &mut self.db {
+            Db::Open(repo) => repo.dismiss_failed_import(id, &user),
+            Db::Failed { .. } => return,
+        };
+        if let Err(e) = result {
+            self.say(
+                Level::Error,
+                format!("cannot dismiss the failed import: {e}"),
+            );
+        }
+        self.refresh_case();
     }
 
     fn start_import(&mut self, accession: String, files: Vec<PathBuf>, title: &str) {
@@ -319,8 +342,14 @@ impl AppState {
                 Err(e) => return Some(format!("cannot open the case database: {e}")),
             };
             let total = files.len();
-            let result =
-                casework::import_files(&mut repo, &pipeline, &accession, &files, &user, |event| {
+            let result = casework::import_files(
+                &mut repo,
+                &pipeline,
+                &accession,
+                &files,
+                ModalityChoice::Auto,
+                &user,
+                |event| {
                     match event {
                         ImportEvent::Started { index, path, .. } => {
                             let name = path.file_name().map_or_else(
@@ -335,10 +364,15 @@ impl AppState {
                                 metaphase,
                             });
                         }
-                        ImportEvent::Failed { path, reason } => ctx.send(JobEvent::ImportFailed {
+                        ImportEvent::Failed {
+                            path,
+                            reason,
+                            recorded,
+                        } => ctx.send(JobEvent::ImportFailed {
                             job: ctx.id,
                             file: path.display().to_string(),
                             reason,
+                            recorded: recorded.is_some(),
                         }),
                     }
                     if ctx.cancelled() {
@@ -346,7 +380,8 @@ impl AppState {
                     } else {
                         Flow::Continue
                     }
-                });
+                },
+            );
             match result {
                 Ok(cells) if ctx.cancelled() => Some(format!(
                     "cancelled after {} of {total} file(s)",
@@ -516,13 +551,16 @@ impl AppState {
             match event {
                 JobEvent::Progress { .. } => {}
                 JobEvent::Imported { .. } => case_changed = true,
-                JobEvent::ImportFailed { file, reason, .. } => {
-                    let accession = self
-                        .case
-                        .as_ref()
-                        .map(|c| c.summary.accession.clone())
-                        .unwrap_or_default();
-                    self.fail_cell(&accession, &file, &reason);
+                JobEvent::ImportFailed {
+                    file,
+                    reason,
+                    recorded,
+                    ..
+                } => {
+                    // The job recorded it in the case; the gallery reads it
+                    // from there.
+                    self.say(Level::Warning, format!("{file}: {reason}"));
+                    case_changed |= recorded;
                 }
                 JobEvent::Finished { problem, .. } => {
                     if let Some(p) = problem {
@@ -1000,8 +1038,13 @@ impl AppState {
                 };
                 match split_by_line(&o.pixels, a, b, MIN_PIECE_PX) {
                     Ok(pixels) => {
-                        let new = self.new_object(cell.state.next_object_id(), pixels, Some(o));
-                        self.edit(Edit::Split { object, new });
+                        // Both pieces are classified again, in one stored edit.
+                        let remainder: Pixels = o.pixels.difference(&pixels).copied().collect();
+                        let reassess = self.reassess(o, &remainder);
+                        let new = self.new_object(cell.state.next_object_id(), pixels);
+                        let mut edits = vec![Edit::Split { object, new }];
+                        edits.extend(reassess);
+                        self.edit(one_edit(edits));
                         self.selection.clear();
                         self.selection.insert(object);
                     }
@@ -1018,8 +1061,8 @@ impl AppState {
                     return;
                 };
                 let covered = brush_stroke(&points, radius, width, height);
-                type Pixels = Vec<(u32, u32)>;
-                let (added, removed): (Pixels, Pixels) = if erase {
+                type PixelList = Vec<(u32, u32)>;
+                let (added, removed): (PixelList, PixelList) = if erase {
                     (
                         Vec::new(),
                         covered.intersection(&o.pixels).copied().collect(),
@@ -1050,11 +1093,21 @@ impl AppState {
                     );
                     return;
                 }
-                self.edit(Edit::MaskStroke {
+                // The object is classified again on its new mask, in the
+                // same stored edit as the stroke.
+                let mut pixels = o.pixels.clone();
+                for p in &removed {
+                    pixels.remove(p);
+                }
+                pixels.extend(added.iter().copied());
+                let reassess = self.reassess(o, &pixels);
+                let mut edits = vec![Edit::MaskStroke {
                     object,
                     added,
                     removed,
-                });
+                }];
+                edits.extend(reassess);
+                self.edit(one_edit(edits));
             }
             Gesture::Lasso { outline } => {
                 let inside = lasso_pixels(&outline, width, height);
@@ -1071,7 +1124,7 @@ impl AppState {
                     return;
                 }
                 let id = cell.state.next_object_id();
-                let new = self.new_object(id, free, None);
+                let new = self.new_object(id, free);
                 self.edit(Edit::Create { new });
                 self.selection.clear();
                 self.selection.insert(id);
@@ -1118,66 +1171,66 @@ impl AppState {
         }
     }
 
-    /// A new object of the open cell, classified on its own.
-    fn new_object(
-        &self,
-        id: ObjectId,
-        pixels: std::collections::BTreeSet<(u32, u32)>,
-        from: Option<&CellObject>,
-    ) -> CellObject {
-        let prediction = self
-            .cell
-            .as_ref()
-            .and_then(|c| c.image.as_ref())
-            .and_then(|(gray, modality)| self.pipeline.assess_object(gray, *modality, &pixels));
-        let (class, probabilities, polarity, flags) = match &prediction {
-            Some(p) => {
-                let mut flags = Vec::new();
-                if entropy(&p.probabilities) > self.pipeline.params.entropy_threshold {
-                    flags.push(crate::domain::analysis::ObjectFlag::HighEntropy);
-                }
-                (
-                    Some(p.top_class()),
-                    p.probabilities.to_vec(),
-                    p.polarity,
-                    flags,
-                )
-            }
-            None => (None, Vec::new(), Polarity::PUp, Vec::new()),
-        };
-        let slot = self.cell.as_ref().map_or(0, |c| {
-            c.state
-                .active()
-                .filter(|o| o.class == class && class.is_some())
-                .map(|o| o.slot + 1)
-                .max()
-                .unwrap_or(0)
+    /// A fresh classification of the open cell's object `previous` (`None`:
+    /// a new piece) with the mask `pixels`: the classifier's view of the
+    /// piece on its own, placed by [`Assessment::fresh`] (a manual class or
+    /// flip is kept). `None` while the spread is not decoded yet. The one
+    /// helper for every piece a cut, merge, stroke or drawn outline makes.
+    fn assess(&self, pixels: &Pixels, previous: Option<&CellObject>) -> Option<Assessment> {
+        let cell = self.cell.as_ref()?;
+        let (gray, modality) = cell.image.as_ref()?;
+        let prediction = self.pipeline.assess_object(gray, *modality, pixels);
+        Some(Assessment::fresh(
+            prediction.as_ref(),
+            previous,
+            &cell.state,
+            &self.pipeline.params,
+            &self.pipeline.classifier.info(),
+        ))
+    }
+
+    /// The edit that classifies `object` again once its mask is `pixels`
+    /// (to go in the same batch as the mask change); `None` when nothing
+    /// changes or the spread is not decoded yet.
+    fn reassess(&self, object: &CellObject, pixels: &Pixels) -> Option<Edit> {
+        let after = self.assess(pixels, Some(object))?;
+        let before = Assessment::of(object);
+        (after != before).then_some(Edit::Reassess {
+            object: object.id,
+            before,
+            after,
+        })
+    }
+
+    /// A new object of the open cell (a piece cut off or drawn by the
+    /// reviewer), classified on its own.
+    fn new_object(&self, id: ObjectId, pixels: Pixels) -> CellObject {
+        let classifier = self.pipeline.classifier.info();
+        let assessment = self.assess(&pixels, None).unwrap_or_else(|| {
+            let empty = crate::domain::karyogram::edit::CellState::default();
+            let state = self.cell.as_ref().map_or(&empty, |c| &c.state);
+            Assessment::fresh(None, None, state, &self.pipeline.params, &classifier)
         });
-        let producer = from.map_or_else(
-            || Producer {
-                segmenter: ModelInfo::new("reviewer", "1"),
-                classifier: self.pipeline.classifier.info(),
-            },
-            |o| Producer {
-                segmenter: ModelInfo::new("reviewer", "1"),
-                classifier: o.producer.classifier.clone(),
-            },
-        );
-        CellObject {
+        let mut object = CellObject {
             id,
-            class,
-            proposed: class,
-            slot,
-            polarity,
-            proposed_polarity: Some(polarity),
+            class: None,
+            proposed: None,
+            slot: 0,
+            polarity: Polarity::PUp,
+            proposed_polarity: None,
             rotation_deg: 0,
             pixels,
             rejected: None,
             accepted: false,
-            flags,
-            probabilities,
-            producer,
-        }
+            flags: Vec::new(),
+            probabilities: Vec::new(),
+            producer: Producer {
+                segmenter: ModelInfo::new("reviewer", "1"),
+                classifier,
+            },
+        };
+        assessment.set_on(&mut object);
+        object
     }
 
     fn merge_selected(&mut self) {
@@ -1194,8 +1247,9 @@ impl AppState {
             self.say(Level::Info, "pick two or more objects to merge");
             return;
         }
-        // The largest keeps its id and class; the others are absorbed, one
-        // edit each (undo takes them back one by one).
+        // The largest keeps its id; the others are absorbed, one edit each
+        // (undo takes them back one by one), and the merged object is
+        // classified again on its grown mask in the same edit.
         let into = picked
             .iter()
             .max_by_key(|o| (o.pixels.len(), std::cmp::Reverse(o.id)))
@@ -1209,7 +1263,16 @@ impl AppState {
             .map(|o| (*o).clone())
             .collect();
         for a in absorbed {
-            self.edit(Edit::Merge { into, absorbed: a });
+            // The object as stored after the previous merge.
+            let Some(target) = self.object(into) else {
+                break;
+            };
+            let mut pixels = target.pixels.clone();
+            pixels.extend(a.pixels.iter().copied());
+            let reassess = self.reassess(target, &pixels);
+            let mut edits = vec![Edit::Merge { into, absorbed: a }];
+            edits.extend(reassess);
+            self.edit(one_edit(edits));
         }
         self.selection.clear();
         self.selection.insert(into);

@@ -210,14 +210,6 @@ pub struct Message {
     pub text: String,
 }
 
-/// A file of an import that did not become a cell, shown in the case's
-/// gallery with its reason.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailedCell {
-    pub file: String,
-    pub reason: String,
-}
-
 /// The cell open in the metaphase view.
 pub struct OpenCell {
     pub summary: MetaphaseSummary,
@@ -285,6 +277,8 @@ pub enum AppCommand {
     Import(Vec<PathBuf>),
     /// Open the import file dialog.
     ImportDialog,
+    /// Remove a failed import's tile from the open case (stored).
+    DismissFailedImport(crate::domain::ids::FailedImportId),
     OpenMetaphase(MetaphaseId),
     /// Next (+1) or previous (-1) cell of the case.
     StepCell(i32),
@@ -353,7 +347,6 @@ pub struct AppState {
     /// The open case's cell karyotypes under the clonality rules (updated
     /// whenever the case is read).
     pub assessment: crate::domain::clonality::CaseKaryotype,
-    pub failed_cells: BTreeMap<String, Vec<FailedCell>>,
     pub thumbnails: BTreeMap<MetaphaseId, GrayImage>,
     pub cell: Option<OpenCell>,
     pub selection: BTreeSet<ObjectId>,
@@ -395,7 +388,6 @@ impl AppState {
             cases: Vec::new(),
             case: None,
             assessment: Default::default(),
-            failed_cells: BTreeMap::new(),
             thumbnails: BTreeMap::new(),
             cell: None,
             selection: BTreeSet::new(),

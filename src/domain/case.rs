@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{CaseId, EditId, MetaphaseId};
+use super::ids::{CaseId, EditId, FailedImportId, MetaphaseId};
 use super::karyogram::edit::{CellState, Edit};
 use super::review::CaseStatus;
 
@@ -79,6 +79,26 @@ pub struct CaseDetail {
     pub edits: u64,
     /// Every version of the accession, oldest first.
     pub versions: Vec<CaseSummary>,
+    /// Files an import of this version could not turn into cells, oldest
+    /// first (not cells: they count nowhere).
+    #[serde(default)]
+    pub failed_imports: Vec<FailedImport>,
+}
+
+/// A file dropped or imported into a case that did not become a cell
+/// (unreadable, unsupported, too large, analysis failed), recorded with
+/// the reason until the technologist dismisses it. It is not a cell: cell
+/// counts, clonality and sign-off never see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedImport {
+    pub id: FailedImportId,
+    /// The file as it was given to the import (its path).
+    pub file: String,
+    pub reason: String,
+    /// When it was recorded (UTC, ISO 8601).
+    pub at: String,
+    /// Who imported it.
+    pub user: String,
 }
 
 /// A metaphase to store: the image bytes and its analysed cell.

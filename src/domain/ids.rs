@@ -31,6 +31,18 @@ pub struct MetaphaseId(pub i64);
 #[serde(transparent)]
 pub struct EditId(pub i64);
 
+/// Identifies one recorded failed import (a file that did not become a
+/// cell) in the case store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FailedImportId(pub i64);
+
+impl std::fmt::Display for FailedImportId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 impl std::fmt::Display for CaseId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0)

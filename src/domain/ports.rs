@@ -161,6 +161,32 @@ pub trait CaseRepo {
         user: &str,
     ) -> Result<super::ids::MetaphaseId, Self::Error>;
 
+    /// Records a file that an import into the latest version of `accession`
+    /// could not turn into a cell, with the reason (shown with the case
+    /// until dismissed; never counted as a cell).
+    ///
+    /// # Errors
+    /// When the case is missing or read-only (signed), or the store fails.
+    fn record_failed_import(
+        &mut self,
+        accession: &str,
+        file: &str,
+        reason: &str,
+        user: &str,
+    ) -> Result<super::ids::FailedImportId, Self::Error>;
+
+    /// Dismisses (removes) a recorded failed import; the audit trail keeps
+    /// that it was dismissed, by whom.
+    ///
+    /// # Errors
+    /// When there is no such record, its case is read-only, or the store
+    /// fails.
+    fn dismiss_failed_import(
+        &mut self,
+        id: super::ids::FailedImportId,
+        user: &str,
+    ) -> Result<(), Self::Error>;
+
     /// The current state of one cell.
     ///
     /// # Errors

@@ -124,6 +124,19 @@ CREATE TABLE export_salt (
     r"
 ALTER TABLE objects ADD COLUMN proposed_polarity TEXT;
 ",
+    // 5: files an import could not turn into cells, with the reason, until
+    // the technologist dismisses them (they are never cells).
+    r"
+CREATE TABLE failed_imports (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    file TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL REFERENCES users(name)
+);
+CREATE INDEX failed_imports_by_case ON failed_imports (case_id, id);
+",
 ];
 
 /// The schema version this build writes.

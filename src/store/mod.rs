@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
 
 use crate::domain::case::{
-    CaseDetail, CaseSummary, EditOutcome, EditRequest, MetaphaseSummary, NewCase, NewMetaphase,
-    SignOff, VerifyReport,
+    CaseDetail, CaseSummary, EditOutcome, EditRequest, FailedImport, MetaphaseSummary, NewCase,
+    NewMetaphase, SignOff, VerifyReport,
 };
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
-use crate::domain::ids::{CaseId, EditId, MetaphaseId, ObjectId};
+use crate::domain::ids::{CaseId, EditId, FailedImportId, MetaphaseId, ObjectId};
 use crate::domain::karyogram::edit::{
     CellObject, CellState, Edit, EditError, Producer, next_redo, next_undo,
 };
@@ -66,6 +66,8 @@ pub enum StoreError {
     NoSuchCase(String),
     #[error("no metaphase {0}")]
     NoSuchMetaphase(MetaphaseId),
+    #[error("no failed import {0} (already dismissed?)")]
+    NoSuchFailedImport(FailedImportId),
     #[error("a case with accession {0} already exists")]
     CaseExists(String),
     #[error(
@@ -997,6 +999,37 @@ fn history(
         .collect()
 }
 
+/// The failed imports recorded for a case version, oldest first.
+fn failed_imports(conn: &Connection, case: CaseId) -> Result<Vec<FailedImport>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, file, reason, at, user FROM failed_imports WHERE case_id = ? ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([case.0], |r| {
+            Ok(FailedImport {
+                id: FailedImportId(r.get(0)?),
+                file: r.get(1)?,
+                reason: r.get(2)?,
+                at: r.get(3)?,
+                user: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Refuses changes to a signed (or amended) case version.
+fn writable(case: CaseRow) -> Result<CaseRow, StoreError> {
+    if case.status.is_read_only() {
+        return Err(StoreError::CaseReadOnly {
+            accession: case.accession,
+            version: case.version,
+            status: case.status,
+        });
+    }
+    Ok(case)
+}
+
 fn write_object(
     tx: &Connection,
     metaphase: MetaphaseId,
@@ -1397,6 +1430,7 @@ impl CaseRepo for SqliteCaseRepo {
                 sign_off,
                 edits: self.edit_count(case.id)?,
                 versions,
+                failed_imports: failed_imports(&self.conn, case.id)?,
             })
         })();
         self.wrap(r)
@@ -1471,6 +1505,72 @@ impl CaseRepo for SqliteCaseRepo {
             )?;
             tx.commit()?;
             Ok(id)
+        })();
+        self.wrap(r)
+    }
+
+    fn record_failed_import(
+        &mut self,
+        accession: &str,
+        file: &str,
+        reason: &str,
+        user: &str,
+    ) -> Result<FailedImportId, StoreError> {
+        let r = (|| {
+            let tx = self.begin()?;
+            let case = writable(latest_case(&tx, accession)?)?;
+            ensure_user(&tx, user, Role::Analyst)?;
+            tx.execute(
+                "INSERT INTO failed_imports (case_id, file, reason, at, user) VALUES (?, ?, ?, ?, ?)",
+                params![case.id.0, file, reason, now(), user],
+            )?;
+            let id = FailedImportId(tx.last_insert_rowid());
+            let payload = serde_json::json!({
+                "failed_import": id.0,
+                "file": file,
+                "reason": reason,
+            });
+            append_audit(
+                &tx,
+                Some(case.id),
+                user,
+                "import_failed",
+                &payload.to_string(),
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })();
+        self.wrap(r)
+    }
+
+    fn dismiss_failed_import(&mut self, id: FailedImportId, user: &str) -> Result<(), StoreError> {
+        let r = (|| {
+            let tx = self.begin()?;
+            let (case, file, reason): (i64, String, String) = tx
+                .query_row(
+                    "SELECT case_id, file, reason FROM failed_imports WHERE id = ?",
+                    [id.0],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or(StoreError::NoSuchFailedImport(id))?;
+            let case = writable(case_by_id(&tx, CaseId(case))?)?;
+            ensure_user(&tx, user, Role::Analyst)?;
+            tx.execute("DELETE FROM failed_imports WHERE id = ?", [id.0])?;
+            let payload = serde_json::json!({
+                "failed_import": id.0,
+                "file": file,
+                "reason": reason,
+            });
+            append_audit(
+                &tx,
+                Some(case.id),
+                user,
+                "failed_import_dismissed",
+                &payload.to_string(),
+            )?;
+            tx.commit()?;
+            Ok(())
         })();
         self.wrap(r)
     }
@@ -1639,6 +1739,12 @@ impl CaseRepo for SqliteCaseRepo {
                     params![new_m, old],
                 )?;
             }
+            // Files that never became cells stay listed with the case.
+            tx.execute(
+                "INSERT INTO failed_imports (case_id, file, reason, at, user)
+                 SELECT ?, file, reason, at, user FROM failed_imports WHERE case_id = ? ORDER BY id",
+                params![new_id.0, case.id.0],
+            )?;
             tx.execute(
                 "UPDATE cases SET status = 'amended' WHERE id = ?",
                 [case.id.0],

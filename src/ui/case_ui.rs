@@ -54,8 +54,7 @@ pub fn case_ui(
             });
         });
     egui::CentralPanel::default().show(ui, |ui| {
-        let failed = state.failed_cells.get(&case.summary.accession);
-        if case.metaphases.is_empty() && failed.is_none_or(Vec::is_empty) {
+        if case.metaphases.is_empty() && case.failed_imports.is_empty() {
             ui.label("No cells yet: import images (Ctrl+O) or drop files or a folder here.");
         }
         let per_row = ((ui.available_width() / (theme::THUMB_SIZE + 12.0)) as usize).max(1);
@@ -110,13 +109,29 @@ pub fn case_ui(
                 });
                 ui.add_space(8.0);
             }
+            let read_only = case.summary.status.is_read_only();
             ui.horizontal_wrapped(|ui| {
-                for f in failed.into_iter().flatten() {
+                for f in &case.failed_imports {
                     ui.vertical(|ui| {
                         ui.set_width(theme::THUMB_SIZE);
                         ui.label(RichText::new("Not imported").color(theme::ERROR).strong());
                         ui.label(RichText::new(&f.file).small());
                         ui.label(RichText::new(&f.reason).small());
+                        ui.label(
+                            RichText::new(format!(
+                                "{} · {}",
+                                f.user,
+                                f.at.get(..16).unwrap_or(&f.at).replace('T', " ")
+                            ))
+                            .small()
+                            .color(ui.visuals().weak_text_color()),
+                        );
+                        let dismiss = ui
+                            .add_enabled(!read_only, egui::Button::new("Dismiss"))
+                            .on_hover_text("remove this tile from the case (recorded)");
+                        if dismiss.clicked() {
+                            commands.push(AppCommand::DismissFailedImport(f.id));
+                        }
                     });
                     ui.add_space(8.0);
                 }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::analysis::{MetaphaseAnalysis, ObjectFlag};
+use crate::domain::analysis::{AnalysisParams, MetaphaseAnalysis, ObjectFlag};
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
+use crate::domain::classify::Prediction;
 use crate::domain::ids::{EditId, ObjectId};
 use crate::domain::ports::ModelInfo;
 use crate::domain::rng::Rng;
@@ -99,6 +100,144 @@ pub const REVIEW_FLAGS: [ObjectFlag; 3] = [
     ObjectFlag::PolarityUncertain,
     ObjectFlag::HomologDiffers,
 ];
+
+/// The flags a classification of the object on its own decides (the
+/// others come from segmentation, the whole-cell placement or the homolog
+/// comparison and are kept when an object is classified again).
+const CLASSIFIER_FLAGS: [ObjectFlag; 2] = [ObjectFlag::HighEntropy, ObjectFlag::PolarityUncertain];
+
+/// What the classifier says about an object and where that puts it: the
+/// fields a fresh classification replaces when the object's mask changes
+/// (a cut, a merge, a mask stroke). [`Edit::Reassess`] records one before
+/// and after, so that the change is exactly invertible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub class: Option<ChromosomeClass>,
+    pub proposed: Option<ChromosomeClass>,
+    pub slot: u32,
+    pub polarity: Polarity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_polarity: Option<Polarity>,
+    pub accepted: bool,
+    pub flags: Vec<ObjectFlag>,
+    pub probabilities: Vec<f64>,
+    /// The classifier that gave `probabilities`.
+    pub classifier: ModelInfo,
+}
+
+impl Assessment {
+    /// The assessment `o` carries now.
+    pub fn of(o: &CellObject) -> Self {
+        Self {
+            class: o.class,
+            proposed: o.proposed,
+            slot: o.slot,
+            polarity: o.polarity,
+            proposed_polarity: o.proposed_polarity,
+            accepted: o.accepted,
+            flags: o.flags.clone(),
+            probabilities: o.probabilities.clone(),
+            classifier: o.producer.classifier.clone(),
+        }
+    }
+
+    /// Gives `o` this assessment (its mask, id, rotation and rejection
+    /// stay).
+    pub fn set_on(&self, o: &mut CellObject) {
+        o.class = self.class;
+        o.proposed = self.proposed;
+        o.slot = self.slot;
+        o.polarity = self.polarity;
+        o.proposed_polarity = self.proposed_polarity;
+        o.accepted = self.accepted;
+        o.flags.clone_from(&self.flags);
+        o.probabilities.clone_from(&self.probabilities);
+        o.producer.classifier = self.classifier.clone();
+    }
+
+    /// A fresh assessment of an object of `state` from its classification
+    /// on its own (`prediction`; `None`: the piece could not be measured
+    /// and goes unassigned). `previous` is the object as it was before its
+    /// mask changed (`None` for a new piece); `classifier` made `prediction`.
+    ///
+    /// - Class: the top class of the prediction, unless the reviewer had set
+    ///   the class by hand (`class != proposed`): a manual class is kept and
+    ///   only the proposal is renewed. The same holds for a manual flip
+    ///   (`polarity != proposed_polarity`).
+    /// - Flags: entropy and polarity flags from the prediction with
+    ///   `params`' thresholds; the other flags of `previous` are kept.
+    /// - An explicit accept is withdrawn: it was given to another mask.
+    /// - Slot: kept while the class stays, else after the last member of
+    ///   the new class.
+    pub fn fresh(
+        prediction: Option<&Prediction>,
+        previous: Option<&CellObject>,
+        state: &CellState,
+        params: &AnalysisParams,
+        classifier: &ModelInfo,
+    ) -> Self {
+        let manual_class = previous.filter(|p| p.class != p.proposed).map(|p| p.class);
+        let manual_polarity = previous
+            .filter(|p| p.proposed_polarity.is_some_and(|q| q != p.polarity))
+            .map(|p| p.polarity);
+        let proposed = prediction.map(Prediction::top_class);
+        let class = manual_class.unwrap_or(proposed);
+        let proposed_polarity = match (prediction, previous) {
+            (Some(p), _) => Some(p.polarity),
+            (None, Some(p)) => p.proposed_polarity,
+            (None, None) => Some(Polarity::PUp),
+        };
+        let polarity = manual_polarity
+            .or(proposed_polarity)
+            .or(previous.map(|p| p.polarity))
+            .unwrap_or(Polarity::PUp);
+        let mut flags: Vec<ObjectFlag> = previous
+            .map(|p| {
+                p.flags
+                    .iter()
+                    .copied()
+                    .filter(|f| !CLASSIFIER_FLAGS.contains(f))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(p) = prediction {
+            if p.entropy() > params.entropy_threshold {
+                flags.push(ObjectFlag::HighEntropy);
+            }
+            if p.polarity_confidence < params.polarity_confidence_threshold {
+                flags.push(ObjectFlag::PolarityUncertain);
+            }
+        }
+        flags.sort();
+        flags.dedup();
+        let slot = match previous {
+            Some(p) if p.class == class => p.slot,
+            _ => class.map_or(0, |c| {
+                state
+                    .active()
+                    .filter(|o| o.class == Some(c) && previous.is_none_or(|p| p.id != o.id))
+                    .map(|o| o.slot + 1)
+                    .max()
+                    .unwrap_or(0)
+            }),
+        };
+        let classifier = match (prediction, previous) {
+            (None, Some(p)) => p.producer.classifier.clone(),
+            _ => classifier.clone(),
+        };
+        Self {
+            class,
+            proposed,
+            slot,
+            polarity,
+            proposed_polarity,
+            accepted: false,
+            flags,
+            probabilities: prediction.map_or_else(Vec::new, |p| p.probabilities.to_vec()),
+            classifier,
+        }
+    }
+}
 
 /// The editable state of one cell (or, with no objects, of a case-level
 /// karyotype).
@@ -207,6 +346,14 @@ pub enum Edit {
     /// Remove an object entirely (the inverse of `Create`; kept whole so
     /// that it can be undone).
     Delete { removed: CellObject },
+    /// A fresh classification of an object whose mask changed, made in
+    /// the same batch as the cut, merge or stroke: what it replaced and
+    /// what it set.
+    Reassess {
+        object: ObjectId,
+        before: Assessment,
+        after: Assessment,
+    },
     /// A mask stroke: the pixels it added and removed (a sparse diff).
     MaskStroke {
         object: ObjectId,
@@ -259,6 +406,7 @@ impl Edit {
             Self::Create { .. } => "create",
             Self::Delete { .. } => "delete",
             Self::MaskStroke { .. } => "mask_stroke",
+            Self::Reassess { .. } => "reassess",
             Self::Reject { .. } => "reject",
             Self::Restore { .. } => "restore",
             Self::Accept { .. } => "accept",
@@ -278,6 +426,7 @@ impl Edit {
             | Self::Flip { object }
             | Self::Rotate { object, .. }
             | Self::MaskStroke { object, .. }
+            | Self::Reassess { object, .. }
             | Self::Reject { object, .. }
             | Self::Restore { object, .. }
             | Self::Accept { object, .. } => vec![*object],
@@ -331,6 +480,15 @@ impl Edit {
                 object,
                 added: removed,
                 removed: added,
+            },
+            Self::Reassess {
+                object,
+                before,
+                after,
+            } => Self::Reassess {
+                object,
+                before: after,
+                after: before,
             },
             Self::Reject { object, reason } => Self::Restore { object, reason },
             Self::Restore { object, reason } => Self::Reject { object, reason },
@@ -445,6 +603,17 @@ impl Edit {
                     o.pixels.remove(p);
                 }
                 o.pixels.extend(added_set);
+            }
+            Self::Reassess {
+                object,
+                before,
+                after,
+            } => {
+                let o = state.object_mut(*object)?;
+                if Assessment::of(o) != *before {
+                    return Err(EditError::Mismatch(*object));
+                }
+                after.set_on(o);
             }
             Self::Reject { object, reason } => {
                 let o = state.object_mut(*object)?;
@@ -598,6 +767,23 @@ impl Edit {
                 before: state.karyotype.clone(),
                 after: format!("46,XY,+{}", rng.next_u64() % 22 + 1),
             },
+            12 => {
+                let before = Assessment::of(o);
+                let mut after = before.clone();
+                after.class = ChromosomeClass::from_index((rng.next_u64() % 25) as usize);
+                after.proposed = after.class;
+                after.slot = (rng.next_u64() % 3) as u32;
+                after.polarity = after.polarity.flipped();
+                after.accepted = !after.accepted;
+                after.probabilities = (0..3).map(|_| rng.f64()).collect();
+                after.flags = vec![ObjectFlag::PolarityUncertain];
+                after.classifier = ModelInfo::new("reclassified", "2");
+                Self::Reassess {
+                    object,
+                    before,
+                    after,
+                }
+            }
             _ => Self::Rotate {
                 object,
                 degrees: 90,
@@ -855,6 +1041,94 @@ mod tests {
             Err(EditError::NoSuchObject(ObjectId(999)))
         );
         assert_eq!(s2, state);
+    }
+
+    fn prediction(top: usize, polarity: Polarity, confidence: f64) -> Prediction {
+        let mut probabilities = [0.001; crate::domain::chromosome::CLASS_COUNT];
+        probabilities[top] = 1.0 - 0.001 * 23.0;
+        Prediction {
+            probabilities,
+            polarity,
+            polarity_confidence: confidence,
+            embedding: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_fresh_assessment_renews_the_proposal_and_keeps_manual_decisions() {
+        let mut rng = Rng::new(11);
+        let mut state = sample_state(&mut rng);
+        let params = AnalysisParams::default();
+        let model = ModelInfo::new("cnn", "7");
+        let id = ObjectId(2);
+        let old = state.objects[&id].clone();
+        // Automatic class: the new top class, placed after the members of
+        // that class; classifier flags renewed, other flags kept, the
+        // accept withdrawn.
+        if let Some(o) = state.objects.get_mut(&id) {
+            o.flags = vec![ObjectFlag::HighEntropy, ObjectFlag::TouchesBorder];
+            o.accepted = true;
+            o.proposed_polarity = Some(o.polarity);
+        }
+        let previous = state.objects[&id].clone();
+        let p = prediction(4, Polarity::PDown, 0.6);
+        let a = Assessment::fresh(Some(&p), Some(&previous), &state, &params, &model);
+        assert_eq!(a.class, ChromosomeClass::from_index(4));
+        assert_eq!(a.proposed, a.class);
+        assert_eq!(a.slot, state.objects[&ObjectId(4)].slot + 1);
+        assert_eq!(a.polarity, Polarity::PDown);
+        assert_eq!(a.proposed_polarity, Some(Polarity::PDown));
+        assert_eq!(
+            a.flags,
+            vec![ObjectFlag::PolarityUncertain, ObjectFlag::TouchesBorder]
+        );
+        assert!(!a.accepted);
+        assert_eq!(a.probabilities, p.probabilities.to_vec());
+        assert_eq!(a.classifier, model);
+
+        // A class and a flip set by hand stay; only the proposals change.
+        if let Some(o) = state.objects.get_mut(&id) {
+            o.class = ChromosomeClass::from_index(20);
+            o.polarity = Polarity::PDown;
+            o.proposed_polarity = Some(Polarity::PUp);
+        }
+        let manual = state.objects[&id].clone();
+        let a = Assessment::fresh(
+            Some(&prediction(4, Polarity::PUp, 0.99)),
+            Some(&manual),
+            &state,
+            &params,
+            &model,
+        );
+        assert_eq!(a.class, ChromosomeClass::from_index(20));
+        assert_eq!(a.slot, manual.slot);
+        assert_eq!(a.proposed, ChromosomeClass::from_index(4));
+        assert_eq!(a.polarity, Polarity::PDown);
+        assert_eq!(a.proposed_polarity, Some(Polarity::PUp));
+
+        // Unmeasurable: unassigned, no probabilities, the old classifier.
+        let a = Assessment::fresh(None, Some(&old), &state, &params, &model);
+        assert_eq!((a.class, a.proposed), (None, None));
+        assert!(a.probabilities.is_empty());
+        assert_eq!(a.classifier, old.producer.classifier);
+
+        // As an edit it is exactly invertible and refuses a stale base.
+        let edit = Edit::Reassess {
+            object: id,
+            before: Assessment::of(&manual),
+            after: a.clone(),
+        };
+        let before = state.clone();
+        edit.apply(&mut state).unwrap();
+        assert_eq!(Assessment::of(&state.objects[&id]), a);
+        assert_eq!(state.objects[&id].pixels, manual.pixels);
+        assert_eq!(
+            edit.apply(&mut state),
+            Err(EditError::Mismatch(id)),
+            "a second apply is stale"
+        );
+        edit.invert().apply(&mut state).unwrap();
+        assert_eq!(state, before);
     }
 
     #[test]
