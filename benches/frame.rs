@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use karyostation::app::{AppCommand, AppState, Db, Prefs};
+use karyostation::app::{AppCommand, AppState, Db, Gesture, Prefs};
 use karyostation::casework::{Flow, import_files};
 use karyostation::domain::case::NewCase;
+use karyostation::domain::karyogram::tools::cross_cut;
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::synth::SynthConfig;
 use karyostation::pipeline::Pipeline;
@@ -109,8 +110,28 @@ fn main() {
     h.state_mut().push(AppCommand::Reject(first));
     h.step();
     let edit_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // A cut across the longest chromosome: split, both pieces classified
+    // again, stored, overlay rebuilt.
+    let objects_now =
+        |h: &Harness<'_, KaryoApp>| h.state().state.cell.as_ref().map(|c| c.state.objects.len());
+    let before = objects_now(&h);
+    let (a, b) = {
+        let cell = h.state().state.cell.as_ref().expect("cell");
+        let longest = cell
+            .state
+            .active()
+            .max_by_key(|o| o.pixels.len())
+            .expect("object");
+        cross_cut(&longest.pixels, 25.0).expect("cut line")
+    };
+    let start = Instant::now();
+    h.state_mut()
+        .push(AppCommand::Gesture(Gesture::Cut { a, b }));
+    h.step();
+    let cut_ms = start.elapsed().as_secs_f64() * 1000.0;
+    assert_ne!(objects_now(&h), before, "the cut made no piece");
     println!(
-        "metaphase view 2048x2048, {objects} objects, {frames} frames: median {:.1} ms, p95 {:.1} ms, max {:.1} ms per frame (UI thread); frame with a correction (store + overlay) {edit_ms:.1} ms",
+        "metaphase view 2048x2048, {objects} objects, {frames} frames: median {:.1} ms, p95 {:.1} ms, max {:.1} ms per frame (UI thread); frame with a correction: reject (store + overlay) {edit_ms:.1} ms, cut (split + both pieces classified + store + overlay) {cut_ms:.1} ms",
         percentile(&times, 0.5),
         percentile(&times, 0.95),
         percentile(&times, 1.0)

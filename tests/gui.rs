@@ -89,23 +89,8 @@ fn open_first_cell(h: &mut Harness<'static, KaryoApp>) {
 fn cut_line(app: &KaryoApp) -> (ObjectId, (f64, f64), (f64, f64)) {
     let cell = app.state.cell.as_ref().unwrap();
     let o = cell.state.active().max_by_key(|o| o.pixels.len()).unwrap();
-    let n = o.pixels.len() as f64;
-    let (mx, my) = o.pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| {
-        (sx + f64::from(x) + 0.5, sy + f64::from(y) + 0.5)
-    });
-    let (mx, my) = (mx / n, my / n);
-    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
-    for &(x, y) in &o.pixels {
-        let (dx, dy) = (f64::from(x) + 0.5 - mx, f64::from(y) + 0.5 - my);
-        sxx += dx * dx;
-        syy += dy * dy;
-        sxy += dx * dy;
-    }
-    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-    // Perpendicular to the main axis.
-    let (px, py) = (-angle.sin(), angle.cos());
-    let r = 25.0;
-    (o.id, (mx - px * r, my - py * r), (mx + px * r, my + py * r))
+    let (a, b) = karyostation::domain::karyogram::tools::cross_cut(&o.pixels, 25.0).unwrap();
+    (o.id, a, b)
 }
 
 /// Asserts two cell states are equal, naming the first object that differs

@@ -629,7 +629,42 @@ impl AppState {
             Db::Open(repo) => repo.apply_edit(&request),
             Db::Failed { .. } => return,
         };
-        self.after_store(result.map(|o| o.revision));
+        match result {
+            Ok(outcome) => self.after_edit_stored(outcome.revision, &request.edit),
+            Err(e) => self.after_store(Err(e)),
+        }
+    }
+
+    /// The store applied `edit` to the stored cell (loaded, `Edit::apply`,
+    /// written, in one transaction). The same pure `apply` on the cell in
+    /// memory, which equals the stored one, gives the stored result without
+    /// reading the whole cell back, which would cost a frame. Should it ever
+    /// fail, the cell is read back instead.
+    fn after_edit_stored(&mut self, revision: u64, edit: &Edit) {
+        if let Some(case) = self.case.as_mut() {
+            case.summary.revision = revision;
+        }
+        let applied = self
+            .cell
+            .as_mut()
+            .is_some_and(|cell| edit.apply(&mut cell.state).is_ok());
+        if !applied {
+            self.reload_cell();
+            return;
+        }
+        self.cell_changed();
+    }
+
+    /// After the open cell's state changed: the selection keeps only
+    /// objects that still exist; classes, counts and the arrangement show
+    /// the change in this frame; crops of changed objects follow from the job.
+    fn cell_changed(&mut self) {
+        if let Some(cell) = self.cell.as_ref() {
+            let objects = &cell.state.objects;
+            self.selection.retain(|id| objects.contains_key(id));
+        }
+        self.rearrange_view();
+        self.start_derive();
     }
 
     fn undo_redo(&mut self, undo: bool) {
@@ -681,13 +716,8 @@ impl AppState {
             Ok(state) => {
                 if let Some(cell) = self.cell.as_mut() {
                     cell.state = state;
-                    let existing: Vec<ObjectId> = cell.state.objects.keys().copied().collect();
-                    self.selection.retain(|id| existing.contains(id));
                 }
-                // Classes, counts and the arrangement show the edit in this
-                // frame; crops of changed objects follow from the job.
-                self.rearrange_view();
-                self.start_derive();
+                self.cell_changed();
             }
             Err(e) => self.say(Level::Error, format!("cannot reload cell {id}: {e}")),
         }

@@ -11,6 +11,7 @@ use crate::domain::ids::{MetaphaseId, ObjectId};
 use crate::domain::karyogram::edit::CellObject;
 
 use super::karyogram_ui::{KaryogramView, is_flagged};
+use super::overlay::{self, Overlay};
 use super::theme;
 
 /// A drag in progress on the canvas (image coordinates).
@@ -30,10 +31,8 @@ pub struct MetaphaseView {
     pub offset: Vec2,
     fitted: Option<MetaphaseId>,
     spread: Option<((MetaphaseId, bool, u32), egui::TextureHandle)>,
-    overlay: Option<((MetaphaseId, u64, bool), egui::TextureHandle)>,
-    /// Object id + 1 per image pixel (0 = none), for hover and click.
-    labels: Vec<u32>,
-    labels_width: usize,
+    /// Class-coloured masks and the object under each pixel.
+    overlay: Option<Overlay>,
     drag: Option<Drag>,
     /// Class being typed (`1`…`22`, `X`, `Y`).
     pub class_buffer: String,
@@ -49,8 +48,6 @@ impl Default for MetaphaseView {
             fitted: None,
             spread: None,
             overlay: None,
-            labels: Vec::new(),
-            labels_width: 0,
             drag: None,
             class_buffer: String::new(),
             canvas: Rect::NOTHING,
@@ -72,15 +69,10 @@ impl MetaphaseView {
 
     fn object_at(&self, p: Pos2) -> Option<ObjectId> {
         let (x, y) = self.image_from_screen(p);
-        if x < 0.0 || y < 0.0 || self.labels_width == 0 {
+        if x < 0.0 || y < 0.0 {
             return None;
         }
-        let (x, y) = (x as usize, y as usize);
-        if x >= self.labels_width {
-            return None;
-        }
-        let v = *self.labels.get(y * self.labels_width + x)?;
-        (v > 0).then(|| ObjectId(v - 1))
+        self.overlay.as_ref()?.label_at(x as usize, y as usize)
     }
 
     fn fit(&mut self, canvas: Rect, width: u32, height: u32) {
@@ -341,7 +333,7 @@ impl MetaphaseView {
         }
         let prefs = &state.prefs;
         if !prefs.outline_mode
-            && let Some((_, t)) = &self.overlay
+            && let Some(t) = self.overlay.as_ref().map(Overlay::texture)
         {
             let a = (prefs.overlay_opacity.clamp(0.0, 1.0) * 255.0) as u8;
             painter.image(t.id(), image_rect, uv, Color32::from_white_alpha(a));
@@ -376,33 +368,13 @@ impl MetaphaseView {
             let t = ctx.load_texture(format!("spread-{id}"), img, egui::TextureOptions::LINEAR);
             self.spread = Some((spread_key, t));
         }
-        let overlay_key = (id, cell.generation, prefs.show_rejected);
-        if self.overlay.as_ref().is_none_or(|(k, _)| *k != overlay_key) {
-            let (w, h) = (gray.width(), gray.height());
-            let mut rgba = vec![0u8; w * h * 4];
-            let mut labels = vec![0u32; w * h];
-            for o in cell.state.objects.values() {
-                let color = match &o.rejected {
-                    Some(_) if !prefs.show_rejected => continue,
-                    Some(_) => theme::REJECTED,
-                    None => theme::class_color(o.class),
-                };
-                let c = color.to_array();
-                for &(x, y) in &o.pixels {
-                    let (x, y) = (x as usize, y as usize);
-                    if x < w && y < h {
-                        let i = y * w + x;
-                        rgba[i * 4..i * 4 + 4].copy_from_slice(&c);
-                        labels[i] = o.id.0 + 1;
-                    }
-                }
-            }
-            let img = egui::ColorImage::from_rgba_unmultiplied([w, h], &rgba);
-            let t = ctx.load_texture(format!("overlay-{id}"), img, egui::TextureOptions::NEAREST);
-            self.overlay = Some((overlay_key, t));
-            self.labels = labels;
-            self.labels_width = w;
-        }
+        overlay::sync(
+            &mut self.overlay,
+            ctx,
+            (id, cell.generation, prefs.show_rejected),
+            &cell.state.objects,
+            [gray.width(), gray.height()],
+        );
     }
 
     fn visible<'a>(&self, state: &AppState, cell: &'a OpenCell) -> Vec<&'a CellObject> {

@@ -7,6 +7,7 @@ mod case_ui;
 mod cases_ui;
 pub mod karyogram_ui;
 mod metaphase_ui;
+mod overlay;
 pub mod theme;
 
 use std::collections::BTreeMap;

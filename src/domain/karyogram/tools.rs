@@ -118,6 +118,40 @@ pub fn lasso_pixels(outline: &[(f64, f64)], width: u32, height: u32) -> BTreeSet
     out
 }
 
+/// A cut line of length `2 * half_length` through the centroid of `mask`,
+/// perpendicular to its long axis (second moments): the line that halves a
+/// chromosome across its middle. `None` for an empty mask. Used by the
+/// window tests and the frame benchmark to make a realistic cut.
+pub fn cross_cut(
+    mask: &BTreeSet<(u32, u32)>,
+    half_length: f64,
+) -> Option<((f64, f64), (f64, f64))> {
+    if mask.is_empty() {
+        return None;
+    }
+    let n = mask.len() as f64;
+    let centre = |(x, y): (u32, u32)| (f64::from(x) + 0.5, f64::from(y) + 0.5);
+    let (sx, sy) = mask.iter().fold((0.0, 0.0), |(sx, sy), &p| {
+        let (x, y) = centre(p);
+        (sx + x, sy + y)
+    });
+    let (mx, my) = (sx / n, sy / n);
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for &p in mask {
+        let (x, y) = centre(p);
+        let (dx, dy) = (x - mx, y - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    let (px, py) = (-angle.sin(), angle.cos());
+    Some((
+        (mx - px * half_length, my - py * half_length),
+        (mx + px * half_length, my + py * half_length),
+    ))
+}
+
 /// Cuts `object` along the segment `a`-`b`: the pixels on the line go to
 /// the piece they touch, and the pieces other than the largest are
 /// returned (they become the new object). Each piece keeps at least
