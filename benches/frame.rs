@@ -16,7 +16,7 @@ use karyostation::domain::case::NewCase;
 use karyostation::domain::karyogram::tools::cross_cut;
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::synth::SynthConfig;
-use karyostation::pipeline::Pipeline;
+use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier};
 use karyostation::store::{OpenMode, SqliteCaseRepo};
 use karyostation::ui::KaryoApp;
 
@@ -44,7 +44,14 @@ fn main() {
         "bench",
     )
     .expect("case");
-    let pipeline = Pipeline::default();
+    // The classifier the window uses: the learned one when ONNX Runtime
+    // and the model load, else the built-in one.
+    let (classifier, _) = select_classifier(ModelChoice::Auto).expect("classifier");
+    let classifier_name = classifier.info().name;
+    let pipeline = Pipeline {
+        classifier,
+        ..Pipeline::default()
+    };
     let cells = import_files(
         &mut repo,
         &pipeline,
@@ -106,34 +113,49 @@ fn main() {
         .keys()
         .next()
         .expect("object");
-    let start = Instant::now();
-    h.state_mut().push(AppCommand::Reject(first));
-    h.step();
-    let edit_ms = start.elapsed().as_secs_f64() * 1000.0;
-    // A cut across the longest chromosome: split, both pieces classified
-    // again, stored, overlay rebuilt.
+    // Correction frames, each timed from the command to the end of the
+    // frame that shows it: reject, then cuts across the longest chromosome
+    // (split, both pieces classified again, stored, overlay) each undone.
+    let rounds = if one_shot { 1 } else { 7 };
+    let mut timed = |h: &mut Harness<'_, KaryoApp>, command: AppCommand| {
+        let start = Instant::now();
+        h.state_mut().push(command);
+        h.step();
+        start.elapsed().as_secs_f64() * 1000.0
+    };
+    let reject_ms = timed(&mut h, AppCommand::Reject(first));
     let objects_now =
         |h: &Harness<'_, KaryoApp>| h.state().state.cell.as_ref().map(|c| c.state.objects.len());
-    let before = objects_now(&h);
-    let (a, b) = {
-        let cell = h.state().state.cell.as_ref().expect("cell");
-        let longest = cell
-            .state
-            .active()
-            .max_by_key(|o| o.pixels.len())
-            .expect("object");
-        cross_cut(&longest.pixels, 25.0).expect("cut line")
-    };
-    let start = Instant::now();
-    h.state_mut()
-        .push(AppCommand::Gesture(Gesture::Cut { a, b }));
-    h.step();
-    let cut_ms = start.elapsed().as_secs_f64() * 1000.0;
-    assert_ne!(objects_now(&h), before, "the cut made no piece");
+    let (mut cuts, mut undos) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let before = objects_now(&h);
+        let (a, b) = {
+            let cell = h.state().state.cell.as_ref().expect("cell");
+            let longest = cell
+                .state
+                .active()
+                .max_by_key(|o| o.pixels.len())
+                .expect("object");
+            cross_cut(&longest.pixels, 25.0).expect("cut line")
+        };
+        cuts.push(timed(&mut h, AppCommand::Gesture(Gesture::Cut { a, b })));
+        assert_ne!(objects_now(&h), before, "the cut made no piece");
+        undos.push(timed(&mut h, AppCommand::Undo));
+        assert_eq!(objects_now(&h), before, "the undo did not restore the cell");
+    }
+    cuts.sort_by(f64::total_cmp);
+    undos.sort_by(f64::total_cmp);
     println!(
-        "metaphase view 2048x2048, {objects} objects, {frames} frames: median {:.1} ms, p95 {:.1} ms, max {:.1} ms per frame (UI thread); frame with a correction: reject (store + overlay) {edit_ms:.1} ms, cut (split + both pieces classified + store + overlay) {cut_ms:.1} ms",
+        "metaphase view 2048x2048, {objects} objects, classifier {classifier_name}, {frames} frames: median {:.1} ms, p95 {:.1} ms, max {:.1} ms per frame (UI thread)",
         percentile(&times, 0.5),
         percentile(&times, 0.95),
         percentile(&times, 1.0)
+    );
+    println!(
+        "frame with a correction: reject {reject_ms:.1} ms; cut (split + both pieces classified + store + overlay) median {:.1} ms, max {:.1} ms; undo of the cut median {:.1} ms, max {:.1} ms ({rounds} rounds)",
+        percentile(&cuts, 0.5),
+        percentile(&cuts, 1.0),
+        percentile(&undos, 0.5),
+        percentile(&undos, 1.0)
     );
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::casework::{self, DEMO_ACCESSION, Flow, ImportEvent};
-use crate::domain::case::EditRequest;
+use crate::domain::case::{EditOutcome, EditRequest};
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
 use crate::domain::classify::entropy;
 use crate::domain::clonality::{CellInput, assess_cells};
@@ -629,13 +629,11 @@ impl AppState {
             Db::Open(repo) => repo.apply_edit(&request),
             Db::Failed { .. } => return,
         };
-        match result {
-            Ok(outcome) => self.after_edit_stored(outcome.revision, &request.edit),
-            Err(e) => self.after_store(Err(e)),
-        }
+        self.after_store(result);
     }
 
-    /// The store applied `edit` to the stored cell (loaded, `Edit::apply`,
+    /// The store applied `edit` (the correction, or the step an undo or redo
+    /// took from the history) to the stored cell (loaded, `Edit::apply`,
     /// written, in one transaction). The same pure `apply` on the cell in
     /// memory, which equals the stored one, gives the stored result without
     /// reading the whole cell back, which would cost a frame. Should it ever
@@ -678,17 +676,12 @@ impl AppState {
             Db::Open(repo) => repo.redo(case_id, Some(metaphase), base, &user),
             Db::Failed { .. } => return,
         };
-        self.after_store(result.map(|o| o.revision));
+        self.after_store(result);
     }
 
-    fn after_store(&mut self, result: Result<u64, StoreError>) {
+    fn after_store(&mut self, result: Result<EditOutcome, StoreError>) {
         match result {
-            Ok(revision) => {
-                if let Some(case) = self.case.as_mut() {
-                    case.summary.revision = revision;
-                }
-                self.reload_cell();
-            }
+            Ok(outcome) => self.after_edit_stored(outcome.revision, &outcome.applied),
             Err(StoreError::NothingTo(what)) => {
                 self.say(Level::Info, format!("nothing to {what} in this cell"));
             }

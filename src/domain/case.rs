@@ -137,6 +137,10 @@ pub struct EditOutcome {
     pub edit: EditId,
     /// The case revision after the edit.
     pub revision: u64,
+    /// The edit the store applied: the requested one, or for an undo or
+    /// redo the one it took from the history. Applying it to the state the
+    /// request was based on gives the stored state.
+    pub applied: Edit,
 }
 
 /// What `db verify` found.

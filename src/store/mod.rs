@@ -827,6 +827,7 @@ impl SqliteCaseRepo {
         Ok(EditOutcome {
             edit: edit_id,
             revision: case.revision + 1,
+            applied: edit,
         })
     }
 }
