@@ -117,7 +117,7 @@ fn main() {
     // frame that shows it: reject, then cuts across the longest chromosome
     // (split, both pieces classified again, stored, overlay) each undone.
     let rounds = if one_shot { 1 } else { 7 };
-    let mut timed = |h: &mut Harness<'_, KaryoApp>, command: AppCommand| {
+    let timed = |h: &mut Harness<'_, KaryoApp>, command: AppCommand| {
         let start = Instant::now();
         h.state_mut().push(command);
         h.step();
