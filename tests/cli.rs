@@ -9,10 +9,17 @@ use karyostation::domain::synth::{SynthConfig, render_single};
 use karyostation::imageio::save_gray_png;
 
 fn karyostation(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_karyostation"))
-        .args(args)
-        .output()
-        .expect("run karyostation")
+    karyostation_env(args, &[])
+}
+
+/// Runs the binary with extra environment variables.
+fn karyostation_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_karyostation"));
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.output().expect("run karyostation")
 }
 
 fn synthetic_spread(dir: &Path, seed: u64) -> PathBuf {
@@ -277,15 +284,6 @@ fn synth_writes_images_with_truth_and_rejects_unknown_abnormalities() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("inv(9)"), "{}", stderr(&o));
-}
-
-fn karyostation_env(args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_karyostation"));
-    cmd.args(args);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd.output().expect("run karyostation")
 }
 
 #[test]

@@ -30,12 +30,6 @@ pub fn library_file_name() -> &'static str {
     }
 }
 
-/// The user data directory of KaryoStation (`~/.local/share/karyostation` on Linux).
-pub fn user_data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "KaryoStation", "karyostation")
-        .map(|d| d.data_dir().to_path_buf())
-}
-
 /// Every place the library is looked for, in order.
 pub fn library_candidates() -> Vec<PathBuf> {
     let name = library_file_name();
@@ -55,7 +49,7 @@ pub fn library_candidates() -> Vec<PathBuf> {
             out.push(prefix.join("lib/karyostation").join(name));
         }
     }
-    if let Some(data) = user_data_dir() {
+    if let Some(data) = crate::fsutil::user_data_dir() {
         out.push(data.join("lib").join(name));
     }
     out
