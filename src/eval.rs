@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
 use crate::domain::classify::{BatchContext, ChromosomeFeatures};
@@ -57,7 +57,42 @@ pub fn summarise_segmentation(
     }
 }
 
-/// Evaluates segmentation on the BioImLab spreads (`<data>/bioimlab/metaphases`).
+/// The validation spreads of the learned segmenter's training split
+/// (`models/train/segmenter_splits.json`), so a learned model is measured
+/// only on spreads it never trained on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ValSplit {
+    /// BioImLab spread stems (`original_12`).
+    pub bioimlab_val: Vec<String>,
+    /// M-FISH slide folders (`A01__XY`).
+    pub mfish_val: Vec<String>,
+}
+
+/// A split file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the split file {path}: {reason}")]
+pub struct SplitError {
+    path: PathBuf,
+    reason: String,
+}
+
+impl ValSplit {
+    /// Reads a split file.
+    ///
+    /// # Errors
+    /// When it cannot be read or lacks the two lists.
+    pub fn read(path: &Path) -> Result<Self, SplitError> {
+        let error = |reason: String| SplitError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+    }
+}
+
+/// Evaluates segmentation on the BioImLab spreads (`<data>/bioimlab/metaphases`),
+/// optionally only those whose stem is in `stems`.
 ///
 /// # Errors
 /// When the folder cannot be read.
@@ -65,11 +100,18 @@ pub fn eval_bioimlab(
     pipeline: &Pipeline,
     data: &Path,
     limit: Option<usize>,
+    stems: Option<&[String]>,
 ) -> std::io::Result<SegmentationSummary> {
     let dir = data.join("bioimlab/metaphases");
     let mut jsons: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| {
+            stems.is_none_or(|stems| {
+                p.file_stem()
+                    .is_some_and(|s| stems.iter().any(|k| k.as_str() == s))
+            })
+        })
         .collect();
     jsons.sort();
     if let Some(l) = limit {

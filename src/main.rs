@@ -13,7 +13,7 @@ use karyostation::domain::modality::ModalityChoice;
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::review::SignOffRules;
 use karyostation::imageio::LoadLimits;
-use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier};
+use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier, select_segmenter};
 use karyostation::store::{OpenMode, SqliteCaseRepo, default_db_path};
 
 #[derive(Parser)]
@@ -57,6 +57,9 @@ struct AnalysisOptions {
     /// Chromosome classifier: auto (the learned ONNX model when available), builtin, or onnx.
     #[arg(long, default_value = "auto")]
     classifier: ModelChoice,
+    /// Segmenter: auto (the learned ONNX model when available), builtin (classical), or onnx.
+    #[arg(long, default_value = "auto")]
+    segmenter: ModelChoice,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +129,13 @@ enum Command {
         /// Classifier to evaluate: auto, builtin or onnx.
         #[arg(long, default_value = "builtin", global = true)]
         classifier: ModelChoice,
+        /// Segmenter to evaluate: auto, builtin or onnx.
+        #[arg(long, default_value = "builtin", global = true)]
+        segmenter: ModelChoice,
+        /// Only the validation spreads of this split file
+        /// (models/train/segmenter_splits.json: BioImLab stems, M-FISH slide folders).
+        #[arg(long, global = true)]
+        val_split: Option<PathBuf>,
     },
     /// Cases in the case database.
     Case {
@@ -330,7 +340,9 @@ enum EvalSet {
     },
 }
 
-fn pipeline(options: &AnalysisOptions) -> Result<Pipeline> {
+/// The pipeline for the options; the segmenter is only loaded when `segment`
+/// is set (`classify` has single chromosomes and needs none).
+fn pipeline(options: &AnalysisOptions, segment: bool) -> Result<Pipeline> {
     let (classifier, notice) =
         select_classifier(options.classifier).context("loading the learned classifier")?;
     if let Some(notice) = notice {
@@ -343,6 +355,14 @@ fn pipeline(options: &AnalysisOptions) -> Result<Pipeline> {
         },
         ..Pipeline::default()
     };
+    if segment {
+        let (segmenter, notice) =
+            select_segmenter(options.segmenter).context("loading the learned segmenter")?;
+        if let Some(notice) = notice {
+            eprintln!("note: {notice}");
+        }
+        p.segmenter = segmenter;
+    }
     p.params.entropy_threshold = options.entropy_threshold;
     Ok(p)
 }
@@ -472,10 +492,17 @@ fn run_gui(db: Option<PathBuf>, screenshot: Option<PathBuf>) -> Result<usize> {
             reason: format!("{e:#}"),
         },
     };
-    let (classifier, notice) = select_classifier(ModelChoice::Auto)?;
+    let (classifier, classifier_notice) = select_classifier(ModelChoice::Auto)?;
+    let (segmenter, segmenter_notice) = select_segmenter(ModelChoice::Auto)?;
     let pipeline = Pipeline {
         classifier,
+        segmenter,
         ..Pipeline::default()
+    };
+    // Shown once in the window; both models miss together when the runtime does.
+    let notice = match (classifier_notice, segmenter_notice) {
+        (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+        (a, b) => a.or(b),
     };
     for note in karyostation::fsutil::install_band_tables(&karyostation::fsutil::band_table_dirs())
     {
@@ -592,7 +619,7 @@ fn run_case(db: Option<PathBuf>, command: CaseCommand) -> Result<usize> {
                     detail.summary.status
                 );
             }
-            let p = pipeline(&options)?;
+            let p = pipeline(&options, true)?;
             let user = default_user(user);
             // A file that fails is recorded in the case (shown by `case
             // show` and in the window) and the others are imported.
@@ -1042,7 +1069,7 @@ fn run(cli: Cli) -> Result<usize> {
             out,
             options,
         }) => {
-            let p = pipeline(&options)?;
+            let p = pipeline(&options, true)?;
             Ok(for_each_input(&images, |path| {
                 let stem = path
                     .file_stem()
@@ -1067,28 +1094,49 @@ fn run(cli: Cli) -> Result<usize> {
             data,
             limit,
             classifier,
+            segmenter,
+            val_split,
         }) => {
             let (classifier, notice) =
                 select_classifier(classifier).context("loading the learned classifier")?;
             if let Some(notice) = notice {
                 eprintln!("note: {notice}");
             }
+            let (segmenter, notice) =
+                select_segmenter(segmenter).context("loading the learned segmenter")?;
+            if let Some(notice) = notice {
+                eprintln!("note: {notice}");
+            }
             let p = Pipeline {
                 classifier,
+                segmenter,
                 ..Pipeline::default()
             };
+            let split = val_split
+                .map(|path| karyostation::eval::ValSplit::read(&path))
+                .transpose()?;
             let json = match set {
                 EvalSet::Bioimlab => serde_json::to_string_pretty(
-                    &karyostation::eval::eval_bioimlab(&p, &data, limit)
-                        .with_context(|| format!("reading {}", data.display()))?,
+                    &karyostation::eval::eval_bioimlab(
+                        &p,
+                        &data,
+                        limit,
+                        split.as_ref().map(|s| s.bioimlab_val.as_slice()),
+                    )
+                    .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Pki3 => serde_json::to_string_pretty(
                     &karyostation::eval::eval_pki3(&p, &data, limit)
                         .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Mfish => serde_json::to_string_pretty(
-                    &karyostation::eval::eval_mfish(&p, &data, limit, None)
-                        .with_context(|| format!("reading {}", data.display()))?,
+                    &karyostation::eval::eval_mfish(
+                        &p,
+                        &data,
+                        limit,
+                        split.as_ref().map(|s| s.mfish_val.as_slice()),
+                    )
+                    .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Synthetic {
                     count,
@@ -1109,7 +1157,7 @@ fn run(cli: Cli) -> Result<usize> {
         Some(Command::Classify {
             images, options, ..
         }) => {
-            let p = pipeline(&options)?;
+            let p = pipeline(&options, false)?;
             Ok(for_each_input(&images, |path| {
                 let report = p.classify_file(path, options.modality)?;
                 say(&serde_json::to_string(&report).context("serialising the result")?);

@@ -18,6 +18,7 @@ use crate::imageio::{ImageLoadError, ImageSaveError, LoadLimits, load_gray, save
 use crate::infer::ModelError;
 use crate::infer::classifier::OnnxClassifier;
 use crate::infer::manifest::Manifest;
+use crate::infer::segmenter::OnnxSegmenter;
 use crate::karyogram_png::render_karyogram;
 use crate::report::{AnalysisReport, ClassifyReport};
 
@@ -88,6 +89,30 @@ impl std::str::FromStr for ModelChoice {
     }
 }
 
+/// The model for a choice: the built-in one for `Builtin`; otherwise the
+/// learned one when it loads, else (with `Auto`) the built-in one and a
+/// notice to show once. `what` names the model in the notice.
+fn select<T: ?Sized>(
+    choice: ModelChoice,
+    what: &str,
+    builtin: impl FnOnce() -> Box<T>,
+    learned: impl FnOnce(&Manifest) -> Result<Box<T>, ModelError>,
+) -> Result<(Box<T>, Option<String>), ModelError> {
+    if choice == ModelChoice::Builtin {
+        return Ok((builtin(), None));
+    }
+    match (Manifest::find().and_then(|m| learned(&m)), choice) {
+        (Ok(model), _) => Ok((model, None)),
+        (Err(e), ModelChoice::Learned) => Err(e),
+        (Err(e), _) => Ok((
+            builtin(),
+            Some(format!(
+                "the learned {what} is not available, using the built-in one: {e}"
+            )),
+        )),
+    }
+}
+
 /// The classifier for a choice, and a notice to show once when `Auto` fell
 /// back to the built-in classifier.
 ///
@@ -96,20 +121,28 @@ impl std::str::FromStr for ModelChoice {
 pub fn select_classifier(
     choice: ModelChoice,
 ) -> Result<(Box<dyn ChromosomeClassifier>, Option<String>), ModelError> {
-    if choice == ModelChoice::Builtin {
-        return Ok((Box::new(BuiltinClassifier::default()), None));
-    }
-    let learned = Manifest::find().and_then(|m| OnnxClassifier::load(&m));
-    match (learned, choice) {
-        (Ok(c), _) => Ok((Box::new(c), None)),
-        (Err(e), ModelChoice::Learned) => Err(e),
-        (Err(e), _) => Ok((
-            Box::new(BuiltinClassifier::default()),
-            Some(format!(
-                "the learned classifier is not available, using the built-in one: {e}"
-            )),
-        )),
-    }
+    select::<dyn ChromosomeClassifier>(
+        choice,
+        "classifier",
+        || Box::new(BuiltinClassifier::default()),
+        |m| Ok(Box::new(OnnxClassifier::load(m)?)),
+    )
+}
+
+/// The segmenter for a choice, and a notice to show once when `Auto` fell
+/// back to the built-in segmenter.
+///
+/// # Errors
+/// With `ModelChoice::Learned`, why the learned model cannot be used.
+pub fn select_segmenter(
+    choice: ModelChoice,
+) -> Result<(Box<dyn Segmenter>, Option<String>), ModelError> {
+    select::<dyn Segmenter>(
+        choice,
+        "segmenter",
+        || Box::new(BuiltinSegmenter::default()),
+        |m| Ok(Box::new(OnnxSegmenter::load(m)?)),
+    )
 }
 
 impl Default for Pipeline {

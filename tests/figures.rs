@@ -31,7 +31,7 @@ fn shared_data() -> Option<PathBuf> {
 #[test]
 fn bioimlab_segmentation_baseline() {
     let Some(data) = shared_data() else { return };
-    let s = eval_bioimlab(&Pipeline::default(), &data, Some(12)).unwrap();
+    let s = eval_bioimlab(&Pipeline::default(), &data, Some(12), None).unwrap();
     assert_eq!(s.spreads, 12);
     assert!(s.recall >= 0.80 && s.precision >= 0.70, "{s:#?}");
 }

@@ -10,14 +10,17 @@ use std::path::{Path, PathBuf};
 
 use karyostation::domain::chromosome::ChromosomeClass;
 use karyostation::domain::classify::{BatchContext, ChromosomeFeatures};
+use karyostation::domain::modality::Modality;
 use karyostation::domain::ports::ChromosomeClassifier;
+use karyostation::domain::ports::Segmenter;
 use karyostation::domain::raster::GrayImage;
 use karyostation::infer::ModelError;
 use karyostation::infer::classifier::OnnxClassifier;
 use karyostation::infer::manifest::{
-    Manifest, ModelEntry, TASK_CLASSIFIER, TensorSpec, sha256_hex,
+    Manifest, ModelEntry, TASK_CLASSIFIER, TASK_SEGMENTER, TensorSpec, sha256_hex,
 };
 use karyostation::infer::runtime::environment;
+use karyostation::infer::segmenter::OnnxSegmenter;
 
 fn runtime_available() -> bool {
     match environment() {
@@ -198,4 +201,104 @@ fn the_shipped_classifier_runs_a_cell_sized_batch() {
             .unwrap()
             .is_empty()
     );
+}
+
+fn segmenter_entry(entry: &mut ModelEntry) {
+    entry.name = "test-segmenter".into();
+    entry.task = TASK_SEGMENTER.into();
+    entry.inputs = vec![TensorSpec {
+        name: "image".into(),
+        shape: vec![1, 1, -1, -1],
+    }];
+    entry.outputs = vec![TensorSpec {
+        name: "maps".into(),
+        shape: vec![1, 3, -1, -1],
+    }];
+    entry.normalisation = "density_p0.5_p99.5_pad16".into();
+    entry.classes.clear();
+}
+
+#[test]
+fn a_foreign_or_classifier_model_is_refused_as_a_segmenter() {
+    if !runtime_available() {
+        return;
+    }
+    let (_dir, manifest) = manifest_for(&bad("foreign.onnx"), segmenter_entry);
+    let err = OnnxSegmenter::load(&manifest).unwrap_err();
+    assert!(matches!(err, ModelError::Signature { .. }), "{err}");
+    let (_dir, manifest) = manifest_for(&bad("truncated.onnx"), segmenter_entry);
+    let err = OnnxSegmenter::load(&manifest).unwrap_err();
+    assert!(matches!(err, ModelError::Session { .. }), "{err}");
+    assert!(err.to_string().contains("truncated.onnx"), "{err}");
+    let classifier =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/chromosome_classifier.onnx");
+    let (_dir, manifest) = manifest_for(&classifier, segmenter_entry);
+    let err = OnnxSegmenter::load(&manifest).unwrap_err();
+    assert!(matches!(err, ModelError::Signature { .. }), "{err}");
+    assert!(err.to_string().contains("maps"), "{err}");
+    let (_dir, manifest) = manifest_for(&bad("foreign.onnx"), |e| {
+        segmenter_entry(e);
+        e.normalisation = "gband_fit_128x64".into();
+    });
+    assert!(matches!(
+        OnnxSegmenter::load(&manifest).unwrap_err(),
+        ModelError::Signature { .. }
+    ));
+}
+
+#[test]
+fn the_shipped_segmenter_finds_a_synthetic_cell_and_survives_odd_images() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let Ok(manifest) = Manifest::read(&models) else {
+        eprintln!("skipped: no models/models.json yet");
+        return;
+    };
+    if manifest.entry(TASK_SEGMENTER).is_err() {
+        eprintln!("skipped: no segmenter in models/models.json");
+        return;
+    }
+    if !runtime_available() {
+        return;
+    }
+    let segmenter = OnnxSegmenter::load(&manifest).expect("the shipped segmenter loads");
+    let spread = karyostation::domain::synth::generate_spread(
+        &karyostation::domain::synth::SynthConfig::new(768, 576, 7),
+    );
+    let seg = segmenter
+        .segment(&spread.image, Modality::Brightfield)
+        .unwrap();
+    let truth = spread.instances.len();
+    assert!(
+        seg.objects.len() * 10 >= truth * 8 && seg.objects.len() <= truth * 12 / 10,
+        "{} objects for {truth} chromosomes",
+        seg.objects.len()
+    );
+    // All black, all white, one huge bright disc, odd sizes: a result, never a panic.
+    for (w, h, value) in [
+        (64usize, 48usize, 0u8),
+        (64, 48, 255),
+        (5, 3, 128),
+        (1, 1, 0),
+    ] {
+        let seg = segmenter
+            .segment(&GrayImage::new(w, h, value), Modality::Fluorescence)
+            .unwrap();
+        assert!(seg.objects.is_empty(), "{w}x{h} of {value}: {seg:?}");
+    }
+    let mut disc = GrayImage::new(300, 240, 10);
+    for y in 0..240i64 {
+        for x in 0..300i64 {
+            if (x - 150).pow(2) + (y - 120).pow(2) < 100 * 100 {
+                disc.set(x, y, 200);
+            }
+        }
+    }
+    let seg = segmenter.segment(&disc, Modality::Fluorescence).unwrap();
+    for o in &seg.objects {
+        assert!(
+            o.score < 0.9 || !o.notes.is_empty(),
+            "a huge disc must not pass as a confident chromosome: {:?}",
+            o.notes
+        );
+    }
 }

@@ -15,6 +15,7 @@ pub mod classifier;
 pub mod manifest;
 pub mod preprocess;
 pub mod runtime;
+pub mod segmenter;
 
 use std::path::PathBuf;
 

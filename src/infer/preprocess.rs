@@ -97,6 +97,50 @@ pub fn classifier_input(crop: &GrayImage) -> Vec<f32> {
     canvas
 }
 
+/// Normalisation of the learned segmenter's input (`models/train/README.md`).
+pub const SEGMENTER_NORMALISATION: &str = "density_p0.5_p99.5_pad16";
+/// The segmenter's input sides are padded to a multiple of this.
+pub const SEGMENTER_STRIDE: usize = 16;
+
+/// The smallest level `L` whose cumulative count reaches `q` of all pixels.
+fn histogram_percentile(hist: &[u64; 256], total: u64, q: f64) -> u8 {
+    let need = q * total as f64;
+    let mut cumulative = 0u64;
+    for (level, &count) in hist.iter().enumerate() {
+        cumulative += count;
+        if cumulative as f64 >= need {
+            return level as u8;
+        }
+    }
+    255
+}
+
+/// The segmenter's input for a stain-density image (chromosomes high):
+/// `x = clamp((d - lo) / max(hi - lo, 1), 0, 1)` with `lo` and `hi` the
+/// 0.5th and 99.5th percentiles of the image's levels, padded with 0 to the
+/// right and bottom up to a multiple of 16. Returns the values row-major and
+/// the padded width and height.
+pub fn segmenter_input(density: &GrayImage) -> (Vec<f32>, usize, usize) {
+    let (w, h) = (density.width(), density.height());
+    let mut hist = [0u64; 256];
+    for &v in density.data() {
+        hist[usize::from(v)] += 1;
+    }
+    let total = (w * h) as u64;
+    let lo = f32::from(histogram_percentile(&hist, total, 0.005));
+    let hi = f32::from(histogram_percentile(&hist, total, 0.995));
+    let span = (hi - lo).max(1.0);
+    let pw = w.div_ceil(SEGMENTER_STRIDE).max(1) * SEGMENTER_STRIDE;
+    let ph = h.div_ceil(SEGMENTER_STRIDE).max(1) * SEGMENTER_STRIDE;
+    let mut out = vec![0.0f32; pw * ph];
+    for y in 0..h {
+        for x in 0..w {
+            out[y * pw + x] = ((f32::from(density.at(x, y)) - lo) / span).clamp(0.0, 1.0);
+        }
+    }
+    (out, pw, ph)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +167,23 @@ mod tests {
         let img = GrayImage::new(17, 33, 90);
         let r = resize_bilinear(&img, 9, 70);
         assert!(r.data().iter().all(|&v| v == 90));
+    }
+
+    #[test]
+    fn segmenter_input_stretches_percentiles_and_pads_to_sixteen() {
+        let mut img = GrayImage::new(20, 10, 10);
+        for x in 0..20 {
+            img.set(x, 5, 110);
+        }
+        let (x, pw, ph) = segmenter_input(&img);
+        assert_eq!((pw, ph), (32, 16));
+        assert_eq!(x.len(), 32 * 16);
+        // lo = 10 (the background), hi = 110 (the top 0.5% is the bright row).
+        assert!((x[5 * 32 + 3] - 1.0).abs() < 1e-6);
+        assert_eq!(x[0], 0.0);
+        assert_eq!(x[5 * 32 + 25], 0.0, "padding is 0");
+        let flat = GrayImage::new(5, 5, 77);
+        let (x, _, _) = segmenter_input(&flat);
+        assert!(x.iter().all(|&v| v == 0.0));
     }
 }

@@ -103,7 +103,22 @@ pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) 
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
+    sort_components(components, w, h, params, true, result)
+}
 
+/// Sorts candidate objects (whole-image regions) into chromosomes, debris and
+/// nuclei, learning the cell's scale from them, and, when `separate` is set,
+/// cuts the ones that look like touching chromosomes. Shared by the built-in
+/// segmenter and the learned one (`maps`), whose instances get the same
+/// debris and nucleus rules.
+pub(crate) fn sort_components(
+    components: Vec<Region>,
+    w: usize,
+    h: usize,
+    params: &BuiltinParams,
+    separate: bool,
+    mut result: Segmentation,
+) -> Segmentation {
     // Learn the cell's scale from plausible objects.
     let mut areas: Vec<usize> = components
         .iter()
@@ -165,7 +180,11 @@ pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) 
         if on_border {
             notes.push(SegmentNote::TouchesBorder);
         }
-        let (pieces, unresolved) = ctx.separate(&region);
+        let (pieces, unresolved) = if separate {
+            ctx.separate(&region)
+        } else {
+            (vec![region.clone()], false)
+        };
         if pieces.len() > 1 {
             for piece in pieces {
                 let mut notes = notes.clone();

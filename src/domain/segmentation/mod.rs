@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod components;
 pub mod concavity;
 pub mod filters;
+pub mod maps;
 
 use serde::{Deserialize, Serialize};
 
