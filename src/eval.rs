@@ -445,3 +445,98 @@ pub fn eval_mfish(
         right_slot_of_found: right as f64 / found.max(1) as f64,
     })
 }
+
+/// Writes the straightened crops the pipeline cuts from the M-FISH spreads
+/// (one per labelled chromosome, cut along the label map's instance, in
+/// G-band look), for training the classifier on crops cut automatically from
+/// a spread: `<out>/crops/<slide>/<image>_<k>.png` and `<out>/mfish_crops.csv`
+/// with `path,class,slide,image,length_px`. Slides named in `exclude` (the
+/// validation split) are left out. Returns the number of crops written.
+///
+/// # Errors
+/// When the data cannot be read or the output cannot be written.
+pub fn write_mfish_crops(
+    data: &Path,
+    out: &Path,
+    exclude: &[String],
+    limits: &crate::imageio::LoadLimits,
+) -> std::io::Result<usize> {
+    use crate::domain::analysis::measure_objects;
+    use crate::domain::modality::Modality;
+    use crate::domain::segmentation::{Segmentation, SegmentedObject};
+    use std::io::Write;
+    let root = data.join("mfish");
+    let mut slides: Vec<PathBuf> = std::fs::read_dir(&root)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    slides.sort();
+    std::fs::create_dir_all(out)?;
+    let mut csv = std::io::BufWriter::new(std::fs::File::create(out.join("mfish_crops.csv"))?);
+    writeln!(csv, "path,class,slide,image,length_px")?;
+    let mut written = 0;
+    for slide in slides {
+        let name = slide
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if exclude.contains(&name) {
+            continue;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&slide)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with("_dapi.png"))
+            .collect();
+        files.sort();
+        for path in files {
+            let labels_path =
+                PathBuf::from(path.to_string_lossy().replace("_dapi.png", "_labels.png"));
+            let (Ok(image), Ok(labels)) =
+                (load_gray(&path, limits), load_gray(&labels_path, limits))
+            else {
+                continue;
+            };
+            let truth = mfish_instances(&labels.gray);
+            let segmentation = Segmentation {
+                objects: truth
+                    .iter()
+                    .map(|(_, region)| SegmentedObject {
+                        region: region.clone(),
+                        score: 1.0,
+                        notes: Vec::new(),
+                    })
+                    .collect(),
+                ..Segmentation::default()
+            };
+            let stem = path
+                .file_name()
+                .map(|n| n.to_string_lossy().replace("_dapi.png", ""))
+                .unwrap_or_default();
+            let dir = out.join("crops").join(&name);
+            std::fs::create_dir_all(&dir)?;
+            for (k, measured) in measure_objects(&image.gray, Modality::Fluorescence, &segmentation)
+                .iter()
+                .enumerate()
+            {
+                let Some((class, _)) = truth.iter().find(|(_, r)| *r == measured.region) else {
+                    continue;
+                };
+                let rel = format!("crops/{name}/{stem}_{k}.png");
+                crate::imageio::save_gray_png(
+                    &out.join(&rel),
+                    &measured.features.straightened_gband,
+                )
+                .map_err(std::io::Error::other)?;
+                writeln!(
+                    csv,
+                    "{rel},{},{name},{stem},{:.2}",
+                    class.label(),
+                    measured.features.length_px
+                )?;
+                written += 1;
+            }
+        }
+    }
+    csv.flush()?;
+    Ok(written)
+}

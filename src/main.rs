@@ -189,6 +189,19 @@ enum Command {
         /// Output folder (created when missing).
         out: PathBuf,
     },
+    /// Write the straightened crops the pipeline cuts from the labelled M-FISH spreads (classifier training data; models/train/README.md).
+    #[command(hide = true)]
+    MfishCrops {
+        /// Folder holding the real data sets (mfish/).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// Output folder (crops/ and mfish_crops.csv).
+        #[arg(long)]
+        out: PathBuf,
+        /// Leave out the validation slides of this split file (models/train/segmenter_splits.json).
+        #[arg(long)]
+        val_split: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1014,6 +1027,32 @@ fn run(cli: Cli) -> Result<usize> {
             std::fs::create_dir_all(&out)
                 .and_then(|()| clap_mangen::generate_to(Cli::command(), &out))
                 .with_context(|| format!("writing the manual pages into {}", out.display()))?;
+            Ok(0)
+        }
+        Some(Command::MfishCrops {
+            data,
+            out,
+            val_split,
+        }) => {
+            let exclude = val_split
+                .map(|path| karyostation::eval::ValSplit::read(&path))
+                .transpose()?
+                .map(|s| s.mfish_val)
+                .unwrap_or_default();
+            let n = karyostation::eval::write_mfish_crops(
+                &data,
+                &out,
+                &exclude,
+                &LoadLimits::default(),
+            )
+            .with_context(|| {
+                format!(
+                    "cutting crops from {} into {}",
+                    data.display(),
+                    out.display()
+                )
+            })?;
+            say(&format!("{n} crops written to {}", out.display()));
             Ok(0)
         }
         Some(Command::Case { command }) => run_case(cli.db, command),

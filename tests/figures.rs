@@ -44,3 +44,40 @@ fn pki3_builtin_classification_baseline() {
     assert!(s.accuracy_cell_assigned >= 0.40, "{s:#?}");
     assert!(s.polarity_accuracy >= 0.65, "{s:#?}");
 }
+
+#[test]
+fn mfish_training_crops_are_cut_labelled_and_listed() {
+    let Some(data) = shared_data() else { return };
+    let mut slides: Vec<String> = std::fs::read_dir(data.join("mfish"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    slides.sort();
+    let keep = slides.remove(0);
+    let out = tempfile::tempdir().unwrap();
+    let n = karyostation::eval::write_mfish_crops(
+        &data,
+        out.path(),
+        &slides,
+        &karyostation::imageio::LoadLimits::default(),
+    )
+    .unwrap();
+    let csv = std::fs::read_to_string(out.path().join("mfish_crops.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), n);
+    assert!(n >= 30, "{n} crops from slide {keep}");
+    for row in rows {
+        let cols: Vec<&str> = row.split(',').collect();
+        assert_eq!(cols.len(), 5, "{row}");
+        assert_eq!(cols[2], keep);
+        assert!(karyostation::domain::chromosome::ChromosomeClass::parse(cols[1]).is_some());
+        let crop = karyostation::imageio::load_gray(
+            &out.path().join(cols[0]),
+            &karyostation::imageio::LoadLimits::default(),
+        )
+        .unwrap();
+        assert!(crop.gray.height() >= crop.gray.width() / 2, "{row}");
+    }
+}
