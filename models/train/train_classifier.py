@@ -8,15 +8,20 @@ the repository; a preprocessed cache goes to --cache (outside the repo).
     python models/train/train_classifier.py --data ../shared/data --out models --epochs 14 --seed 1
     python models/train/train_classifier.py --data ../shared/data --out /tmp/x --tiny   # CI smoke test
 
+--tiny without the data (a clean clone) trains on a small generated FAKE crop dataset instead.
+
 See models/train/README.md for the model contract.
 """
 import argparse
+import atexit
 import csv
 import json
 import math
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -70,8 +75,8 @@ def axis_length(gray_dark_on_light):
 
 
 # ---------------------------------------------------------------- data
-def load_rows(data):
-    """List of dicts: path, label, cell, group (split unit), ds ('pki3'|'bioimlab'), invert."""
+def load_rows(data, mfish_csv=None):
+    """List of dicts: path, label, cell, group (split unit), ds ('pki3'|'bioimlab'|'mfish'), [length]."""
     rows = []
     p = os.path.join(data, "pki3", "crops.csv")
     if os.path.exists(p):
@@ -83,7 +88,21 @@ def load_rows(data):
         for r in csv.DictReader(open(p)):
             rows.append(dict(path=os.path.join(data, "bioimlab", r["path"]), label=CLASS_INDEX[r["class"]],
                              cell="bioimlab/" + r["karyotype"], group="bioimlab/" + r["karyotype"], ds="bioimlab"))
+    if mfish_csv and os.path.exists(mfish_csv):
+        # Straightened crops cut by the Rust pipeline from the labelled M-FISH spreads
+        # (`karyostation mfish-crops`): already G-band look, long axis vertical, p arm
+        # up or down unknown (polarity loss masked). length_px is the pipeline's own
+        # length measure, the one the Rust side turns into rel_length.
+        base = os.path.dirname(os.path.abspath(mfish_csv))
+        for r in csv.DictReader(open(mfish_csv)):
+            rows.append(dict(path=os.path.join(base, r["path"]), label=CLASS_INDEX[r["class"]],
+                             cell="mfish/" + r["image"], group="mfish/" + r["slide"], ds="mfish",
+                             length=float(r["length_px"])))
     return rows
+
+
+DS_CODES = {"pki3": 0, "bioimlab": 1, "mfish": 2}
+SEGMENTER_SPLITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "segmenter_splits.json")
 
 
 def make_split(rows):
@@ -95,6 +114,9 @@ def make_split(rows):
         rng.shuffle(groups)
         nval = max(1, round(len(groups) * VAL_FRACTION)) if groups else 0
         val.update(groups[:nval])
+    # M-FISH: the segmenter's validation slides, so end-to-end figures on them are clean.
+    if any(r["ds"] == "mfish" for r in rows) and os.path.exists(SEGMENTER_SPLITS):
+        val.update("mfish/" + f for f in json.load(open(SEGMENTER_SPLITS))["mfish_val"])
     return val
 
 
@@ -123,6 +145,8 @@ def build_arrays(rows):
         if r["ds"] == "bioimlab":
             g = 255 - g  # fluorescence -> G-band polarity
             lengths[i] = axis_length(g)
+        elif r["ds"] == "mfish":
+            lengths[i] = r["length"]
         else:
             lengths[i] = g.shape[0]  # upright crop: height is the length
         x, rect = preprocess_crop(g)
@@ -149,6 +173,60 @@ def cached_arrays(rows, cache):
         os.makedirs(cache, exist_ok=True)
         np.savez(f, imgs=imgs, rects=rects, rel=rel)
     return imgs, rects, rel
+
+
+def has_crop_data(data):
+    return any(os.path.exists(os.path.join(data, ds, "crops.csv")) for ds in ("pki3", "bioimlab"))
+
+
+def _fake_crop(rng, cls, fluorescence):
+    """One fake chromosome crop: a dark banded capsule on white (G-band look), or bright on dark."""
+    length = int(80 - 2.2 * cls + rng.integers(-4, 5))
+    width = int(rng.integers(14, 20))
+    h, w = length + 6, width + 6
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx, r = h / 2, w / 2, width / 2
+    dy = np.maximum(np.abs(yy - cy) - (length / 2 - r), 0)
+    inside = np.clip(r - np.hypot(dy, xx - cx) + 0.5, 0, 1)  # anti-aliased capsule
+    bands = 0.55 + 0.45 * np.sin(yy * (0.35 + 0.02 * cls) + cls) ** 2
+    dark = inside * bands * rng.uniform(0.6, 0.9)
+    v = 255.0 * (1 - dark) + rng.normal(0, 3, (h, w)) * inside
+    if fluorescence:
+        v = 255.0 - v
+    return np.clip(np.round(v), 0, 255).astype(np.uint8)
+
+
+def write_fake_crops(root, seed=0, n_pki_cases=3, n_bio_karyotypes=2):
+    """Write a small FAKE crop dataset in the real layout (pki3/ and bioimlab/ crops + crops.csv).
+
+    Used only by --tiny when --data has no crops, so CI on a clean clone still exercises
+    loading, training and export.
+    """
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.join(root, "pki3"), exist_ok=True)
+    with open(os.path.join(root, "pki3", "crops.csv"), "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["path", "class", "karyogram", "case"])
+        for c in range(n_pki_cases):
+            case = f"9900{c:04d}"
+            kg = f"{case}.1"
+            os.makedirs(os.path.join(root, "pki3", "crops", kg), exist_ok=True)
+            for ci, name in enumerate(CLASS_NAMES):
+                for k in range(2):
+                    rel = f"crops/{kg}/{name}_{k}.png"
+                    Image.fromarray(_fake_crop(rng, ci + 1, False)).save(os.path.join(root, "pki3", rel))
+                    wr.writerow([rel, name, kg, case])
+    os.makedirs(os.path.join(root, "bioimlab"), exist_ok=True)
+    with open(os.path.join(root, "bioimlab", "crops.csv"), "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["path", "class", "karyotype"])
+        for kt in range(1, n_bio_karyotypes + 1):
+            os.makedirs(os.path.join(root, "bioimlab", "crops", str(kt)), exist_ok=True)
+            for ci, name in enumerate(CLASS_NAMES):
+                for hom in "ab":
+                    rel = f"crops/{kt}/{name}{hom}.png"
+                    Image.fromarray(_fake_crop(rng, ci + 1, True)).save(os.path.join(root, "bioimlab", rel))
+                    wr.writerow([rel, name, str(kt)])
 
 
 # ---------------------------------------------------------------- augmentation (batched, torch, seeded)
@@ -243,7 +321,7 @@ def set_seed(seed):
     torch.manual_seed(seed)
 
 
-def evaluate(model, imgs, rel, labels, ds_is_pki, bs=256):
+def evaluate(model, imgs, rel, labels, ds, bs=256):
     """Top-1 per dataset (with rel_length and with rel_length=0) and Pki-3 polarity (upright+flipped)."""
     model.eval()
     res = {}
@@ -259,7 +337,9 @@ def evaluate(model, imgs, rel, labels, ds_is_pki, bs=256):
         logits, pol = run(x, r)
         logits0, _ = run(x, torch.zeros_like(r))
         pred, pred0 = logits.argmax(1), logits0.argmax(1)
-        for name, m in (("pki3", ds_is_pki), ("bioimlab", ~ds_is_pki)):
+        ds_is_pki = ds == DS_CODES["pki3"]
+        for name, code in DS_CODES.items():
+            m = ds == code
             if m.any():
                 res[name + "_top1"] = (pred[m] == labels[m]).float().mean().item()
                 res[name + "_top1_norel"] = (pred0[m] == labels[m]).float().mean().item()
@@ -296,16 +376,25 @@ def main():
     ap.add_argument("--init", default=None, help="start from this checkpoint (e.g. a stage-1 run) instead of random weights")
     ap.add_argument("--steps-per-epoch", type=int, default=0, help="0 = one pass over the training set")
     ap.add_argument("--warmup", type=int, default=300, help="linear warm-up steps (capped at 10%% of all steps)")
+    ap.add_argument("--mfish-crops", default=None,
+                    help="mfish_crops.csv written by `karyostation mfish-crops` (crops cut by the pipeline from M-FISH spreads)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     set_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
+    if args.tiny and not has_crop_data(args.data):
+        fake = tempfile.mkdtemp(prefix="karyostation-fake-crops-")
+        atexit.register(shutil.rmtree, fake, True)
+        write_fake_crops(fake, args.seed)
+        print(f"FAKE DATA: {args.data} has no crops.csv; --tiny trains on a generated fake crop dataset in {fake}",
+              flush=True)
+        args.data = fake
     if not os.path.isdir(args.data):
         print(f"data folder {args.data} not found: nothing to train (skipped)")
         return 0
-    rows = load_rows(args.data)
+    rows = load_rows(args.data, None if args.tiny else args.mfish_crops)
     if not rows:
         print("no crops.csv found: nothing to train (skipped)")
         return 0
@@ -329,6 +418,7 @@ def main():
     print(f"preprocessed {len(rows)} crops in {time.time() - t0:.1f}s", flush=True)
     labels = torch.tensor([r["label"] for r in rows])
     is_pki = torch.tensor([r["ds"] == "pki3" for r in rows])
+    ds_code = torch.tensor([DS_CODES[r["ds"]] for r in rows])
     is_val = torch.tensor([r["group"] in val_groups for r in rows])
     imgs_t = torch.from_numpy(imgs)
     rel_t = torch.from_numpy(rel)
@@ -337,10 +427,10 @@ def main():
         rmask[i, y0:y0 + nh, x0:x0 + nw] = 1
 
     tr_idx = torch.nonzero(~is_val).flatten()
-    tr_idx = torch.cat([tr_idx] + [tr_idx[~is_pki[tr_idx]]] * (args.bio_oversample - 1))
+    tr_idx = torch.cat([tr_idx] + [tr_idx[ds_code[tr_idx] == DS_CODES["bioimlab"]]] * (args.bio_oversample - 1))
     va_idx = torch.nonzero(is_val).flatten()
-    print(f"train samples/epoch {len(tr_idx)} (pki3 {int(is_pki[~is_val].sum())}, bioimlab {int((~is_pki[~is_val]).sum())} x{args.bio_oversample}); "
-          f"val pki3 {int(is_pki[is_val].sum())}, bioimlab {int((~is_pki[is_val]).sum())}", flush=True)
+    counts = {ds: (int(((ds_code == c) & ~is_val).sum()), int(((ds_code == c) & is_val).sum())) for ds, c in DS_CODES.items()}
+    print(f"train samples/epoch {len(tr_idx)} (bioimlab x{args.bio_oversample}); train/val crops per set {counts}", flush=True)
 
     model = ChromosomeNet()
     if args.init:
@@ -385,8 +475,8 @@ def main():
             if b % 50 == 0:
                 print(f"  ep {ep + 1} step {b}/{steps_per_epoch} loss {loss.item():.3f} lr {sched.get_last_lr()[0]:.2e} "
                       f"{(time.time() - te) / (b + 1):.2f}s/step", flush=True)
-        res = evaluate(model, imgs_t[va_idx], rel_t[va_idx], labels[va_idx], is_pki[va_idx])
-        score = np.mean([res.get("pki3_top1", 0), res.get("bioimlab_top1", 0), res.get("pki3_polarity", 0)])
+        res = evaluate(model, imgs_t[va_idx], rel_t[va_idx], labels[va_idx], ds_code[va_idx])
+        score = np.mean([res[k] for k in ("pki3_top1", "bioimlab_top1", "mfish_top1", "pki3_polarity") if k in res])
         rec = dict(epoch=ep + 1, train_loss=tl / max(1, tn), train_acc=tc / max(1, tn), time_s=time.time() - te, **res)
         history.append(rec)
         print("epoch " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}), flush=True)
