@@ -21,6 +21,9 @@ from train_classifier import (MAX_UPSCALE, SPLIT_SEED, VAL_FRACTION, build_array
                               make_split, preprocess_crop)
 
 DISCARD = [0.0, 0.01, 0.02, 0.05, 0.10]
+SETS = ("pki3", "bioimlab", "mfish")
+SET_TITLES = {"pki3": "Pki-3 (G-band)", "bioimlab": "BioImLab (Q-band, inverted)",
+              "mfish": "M-FISH DAPI crops cut by the pipeline (inverted look)"}
 
 
 def softmax(z):
@@ -89,6 +92,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--notes", default=None, help="markdown file appended to the card's training section (e.g. earlier stages)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N validation crops per dataset")
+    ap.add_argument("--mfish-crops", default=None,
+                    help="mfish_crops.csv written by `karyostation mfish-crops`: its validation slides "
+                         "(models/train/segmenter_splits.json) join the evaluation as a third set")
     args = ap.parse_args()
     import onnxruntime as ort
 
@@ -101,17 +107,21 @@ def main():
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
 
-    rows = load_rows(args.data)
+    mfish_csv = args.mfish_crops if args.mfish_crops and os.path.exists(args.mfish_crops) else None
+    if args.mfish_crops and not mfish_csv:
+        print(f"M-FISH crops {args.mfish_crops} not found: evaluating without M-FISH")
+    rows = load_rows(args.data, mfish_csv)
     val_groups = make_split(rows)
     rows = [r for r in rows if r["group"] in val_groups]
     imgs, _, rel = build_arrays(rows)
     if args.limit:
-        keep = [i for ds in ("pki3", "bioimlab") for i in [j for j, r in enumerate(rows) if r["ds"] == ds][:args.limit]]
+        keep = [i for ds in SETS for i in [j for j, r in enumerate(rows) if r["ds"] == ds][:args.limit]]
         rows, imgs, rel = [rows[i] for i in keep], imgs[keep], rel[keep]
     x = (imgs.astype(np.float32) / 255.0)[:, None]
     rel = rel[:, None].astype(np.float32)
     labels = np.array([r["label"] for r in rows])
-    is_pki = np.array([r["ds"] == "pki3" for r in rows])
+    ds_of = np.array([r["ds"] for r in rows])
+    is_pki = ds_of == "pki3"
 
     logits, pol, emb = run(sess, x, rel)
     logits0, pol0, _ = run(sess, x, np.zeros_like(rel))
@@ -134,7 +144,8 @@ def main():
                "split_seed": SPLIT_SEED, "val_fraction": VAL_FRACTION,
                "evaluated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     cms, titles = [], []
-    for name, m in (("pki3", is_pki), ("bioimlab", ~is_pki)):
+    for name in SETS:
+        m = ds_of == name
         if not m.any():
             continue
         d = {"n": int(m.sum()),
@@ -150,8 +161,7 @@ def main():
             d["top1_flipped_input"] = top1_flipped
         metrics[name] = d
         cms.append(confusion(pred[m], labels[m]))
-        titles.append(f"{'Pki-3 (G-band)' if name == 'pki3' else 'BioImLab (Q-band, inverted)'} validation: "
-                      f"top-1 {100 * d['top1']:.2f}% (n={d['n']})")
+        titles.append(f"{SET_TITLES[name]} validation:\ntop-1 {100 * d['top1']:.2f}% (n={d['n']})")
         metrics[name]["confusion"] = cms[-1].tolist()
 
     # inference time: batch of 46 crops, median of 20 runs, threads as given
@@ -181,8 +191,8 @@ def main():
     with open(os.path.join(args.out, "chromosome_classifier.card.md"), "w") as f:
         notes = open(args.notes).read() if args.notes and os.path.exists(args.notes) else ""
         f.write(model_card(metrics, hist, notes))
-    short = {k: v for k, v in metrics.items() if k not in ("pki3", "bioimlab")}
-    for n in ("pki3", "bioimlab"):
+    short = {k: v for k, v in metrics.items() if k not in SETS}
+    for n in SETS:
         if n in metrics:
             short[n] = {k: v for k, v in metrics[n].items() if k not in ("per_class", "confusion")}
     print(json.dumps(short, indent=1))
@@ -194,9 +204,11 @@ def pct(v):
 
 
 def model_card(m, hist, notes=""):
-    p, b = m.get("pki3", {}), m.get("bioimlab", {})
+    p, b, mf = m.get("pki3", {}), m.get("bioimlab", {}), m.get("mfish", {})
     tr = m.get("training", {})
     targs = tr.get("args", {})
+    mfish_csv = targs.get("mfish_crops")
+    mfish_eval = mfish_csv or ("/work/ckpt/mfish_crops/mfish_crops.csv" if mf else None)
     L = []
     L.append("# Model card: KaryoStation chromosome classifier (`chromosome_classifier.onnx`)\n")
     L.append("Classifies one chromosome crop into 24 classes (1-22, X, Y), predicts its polarity "
@@ -212,15 +224,22 @@ def model_card(m, hist, notes=""):
              "- **BioImLab** (Univ. Padova: Poletti, Grisan, Ruggeri) Q-band crops, bright on dark, inverted (255-v) "
              "to G-band polarity; orientation is not polarity-normalised, so their polarity loss is masked. "
              "Research use; cite Poletti et al. 2008/2012.\n"
+             "- **ADIR M-FISH** DAPI spreads (free to use with the notice in the data's ADIR_README_AND_LICENSE.md): "
+             "crops cut by KaryoStation's own pipeline (`karyostation mfish-crops`, straightened along the label map's "
+             "instances, G-band look), so the model also sees chromosomes cut automatically from a spread; orientation "
+             "unknown, so their polarity loss is masked.\n"
              "- The images are NOT in this repository (licences); they live in the project's `../shared/data`. "
              "A further held-back portion of each set was not used.\n")
     L.append(f"Split (seed {m['split_seed']}, {int(100 * m['val_fraction'])}% of units to validation, never one "
              "patient in both): Pki-3 by the `case` column (patient), BioImLab by `karyotype` folder. The validation "
-             "lists are in `models/train/splits.json`. "
-             f"Validation crops: Pki-3 {p.get('n', 0)}, BioImLab {b.get('n', 0)}.\n")
+             "lists are in `models/train/splits.json`. M-FISH by slide, the validation slides being those of "
+             "`models/train/segmenter_splits.json` (`mfish_val`), shared with the segmenter so end-to-end figures on "
+             "them are clean. "
+             f"Validation crops: Pki-3 {p.get('n', 0)}, BioImLab {b.get('n', 0)}, M-FISH {mf.get('n', 0)}.\n")
     L.append("rel_length during training/evaluation: Pki-3 length = crop height (upright crop); BioImLab length = "
-             "extent of the foreground along the principal axis (crops are tilted); divided by the mean length over "
-             "the same karyogram / karyotype folder.\n")
+             "extent of the foreground along the principal axis (crops are tilted); M-FISH length = the pipeline's "
+             "axis length (`length_px`); divided by the mean length over the same karyogram / karyotype folder / "
+             "M-FISH image.\n")
     L.append("## Training\n")
     L.append("- Augmentation (batched, torch, seeded): 180-degree flip with p=0.5 (defines the polarity label: "
              "upright Pki-3 = 1, flipped = 0), left-right mirror p=0.5, rotation +-10 deg (white fill), scale +-10%, "
@@ -228,25 +247,33 @@ def model_card(m, hist, notes=""):
              "(piece of another crop pasted partly off-canvas at an edge, p=0.35), Gaussian blur sigma 0-1.2 px, "
              "gamma 0.7-1.4, contrast 0.7-1.15, grey background level inside the crop rectangle (p=0.5, up to 12%), "
              "Gaussian noise sigma 0-0.04; rel_length set to 0 for 30% of samples, else x U(0.92,1.08).\n"
-             "- Loss: cross-entropy with label smoothing 0.05 + 0.5 x BCE polarity (masked for BioImLab).\n"
+             "- Loss: cross-entropy with label smoothing 0.05 + 0.5 x BCE polarity (masked for BioImLab and M-FISH).\n"
              f"- AdamW lr {targs.get('lr', '?')}, weight decay 5e-4, batch {targs.get('batch', '?')}, linear warm-up then "
              f"cosine decay, {targs.get('epochs', '?')} epochs planned, {tr.get('epochs_run', '?')} run; BioImLab training "
              f"crops repeated x{targs.get('bio_oversample', '?')} per epoch; best-on-validation epoch "
-             f"{tr.get('best_epoch', '?')} kept (score = mean of Pki-3 top-1, BioImLab top-1, polarity).\n"
+             f"{tr.get('best_epoch', '?')} kept (score = mean of Pki-3 top-1, BioImLab top-1, M-FISH top-1 (when used) "
+             "and polarity).\n"
              f"- Seed {targs.get('seed', '?')}; {targs.get('threads', 2)} CPU threads; training wall time "
              f"{tr.get('train_time_s', 0) / 60:.0f} min on a 2-core CPU shared with other work.\n"
-             "- Reproduce (this stage): `python models/train/train_classifier.py --data ../shared/data --out models "
+             "- Reproduce (this stage): "
+             + ("first `cargo run --release -- mfish-crops --out /work/ckpt/mfish_crops` (no `--val-split`: the CSV "
+                "must include the validation slides), then " if mfish_eval else "")
+             + "`python models/train/train_classifier.py --data ../shared/data --out models "
              f"--epochs {targs.get('epochs', '?')} --seed {targs.get('seed', '?')} --lr {targs.get('lr', '?')}"
              + (f" --init {targs['init']} --steps-per-epoch {targs.get('steps_per_epoch')} --warmup {targs.get('warmup')}"
                 if targs.get('init') else "")
-             + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models`.\n")
+             + (f" --mfish-crops {mfish_csv}" if mfish_csv else "")
+             + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models"
+             + (f" --mfish-crops {mfish_eval}" if mfish_eval else "") + "`.\n")
     if notes:
         L.append(notes.rstrip() + "\n")
     if hist and hist.get("history"):
-        L.append("| epoch | train loss | train acc (aug.) | Pki-3 top-1 | BioImLab top-1 | polarity | min |\n|---|---|---|---|---|---|---|")
+        L.append("| epoch | train loss | train acc (aug.) | Pki-3 top-1 | BioImLab top-1 | M-FISH top-1 | polarity | min |\n"
+                 "|---|---|---|---|---|---|---|---|")
         for h in hist["history"]:
             L.append(f"| {h['epoch']} | {h['train_loss']:.3f} | {pct(h['train_acc'])} | {pct(h.get('pki3_top1'))} | "
-                     f"{pct(h.get('bioimlab_top1'))} | {pct(h.get('pki3_polarity'))} | {h['time_s'] / 60:.1f} |")
+                     f"{pct(h.get('bioimlab_top1'))} | {pct(h.get('mfish_top1'))} | {pct(h.get('pki3_polarity'))} | "
+                     f"{h['time_s'] / 60:.1f} |")
         L.append("")
     L.append("## Architecture\n")
     L.append(f"Compact ResNet (BatchNorm, ReLU): stem conv3x3/2 (24) -> block 32 -> block 64/2 -> block 128/2 -> "
@@ -256,27 +283,30 @@ def model_card(m, hist, notes=""):
              f"classes and the polarity. Parameters: {tr.get('params', '?')}; ONNX file {m['onnx_bytes'] / 1e6:.2f} MB "
              "(float32, opset 17, dynamic batch).\n")
     L.append("## Results (validation split, onnxruntime)\n")
-    L.append("| metric | Pki-3 | BioImLab | target |\n|---|---|---|---|")
-    L.append(f"| top-1 | {pct(p.get('top1'))} | {pct(b.get('top1'))} | >= 98.5% / >= 96% |")
-    L.append(f"| top-1, rel_length = 0 (unknown) | {pct(p.get('top1_rel_length_unknown'))} | {pct(b.get('top1_rel_length_unknown'))} | |")
-    L.append(f"| top-2 | {pct(p.get('top2'))} | {pct(b.get('top2'))} | |")
+    L.append("| metric | Pki-3 | BioImLab | M-FISH | target (Pki-3 / BioImLab / M-FISH) |\n|---|---|---|---|---|")
+    L.append(f"| top-1 | {pct(p.get('top1'))} | {pct(b.get('top1'))} | {pct(mf.get('top1'))} | >= 98.5% / >= 96% / - |")
+    L.append(f"| top-1, rel_length = 0 (unknown) | {pct(p.get('top1_rel_length_unknown'))} | "
+             f"{pct(b.get('top1_rel_length_unknown'))} | {pct(mf.get('top1_rel_length_unknown'))} | |")
+    L.append(f"| top-2 | {pct(p.get('top2'))} | {pct(b.get('top2'))} | {pct(mf.get('top2'))} | |")
     L.append(f"| polarity (upright / flipped) | {pct(p.get('polarity'))} ({pct(p.get('polarity_upright'))} / "
-             f"{pct(p.get('polarity_flipped'))}) | n/a (no label) | >= 99% |")
-    L.append(f"| top-1 on 180-degree-rotated input | {pct(p.get('top1_flipped_input'))} | | |")
+             f"{pct(p.get('polarity_flipped'))}) | n/a (no label) | n/a (no label) | >= 99% |")
+    L.append(f"| top-1 on 180-degree-rotated input | {pct(p.get('top1_flipped_input'))} | | | |")
     L.append("")
     L.append("Accuracy after discarding the highest-entropy predictions (reject option):\n")
-    L.append("| discarded | Pki-3 | BioImLab |\n|---|---|---|")
+    L.append("| discarded | Pki-3 | BioImLab | M-FISH |\n|---|---|---|---|")
     for f in DISCARD:
         k = f"{f:.2f}"
         L.append(f"| {int(round(100 * f))}% | {pct(p.get('accuracy_after_discarding_highest_entropy', {}).get(k))} | "
-                 f"{pct(b.get('accuracy_after_discarding_highest_entropy', {}).get(k))} |")
+                 f"{pct(b.get('accuracy_after_discarding_highest_entropy', {}).get(k))} | "
+                 f"{pct(mf.get('accuracy_after_discarding_highest_entropy', {}).get(k))} |")
     L.append("")
     L.append("Per-class top-1 (n):\n")
-    L.append("| class | Pki-3 | BioImLab |\n|---|---|---|")
+    L.append("| class | Pki-3 | BioImLab | M-FISH |\n|---|---|---|---|")
     for c in CLASS_NAMES:
         pa, pn = p.get("per_class", {}).get(c, (None, 0))
         ba, bn = b.get("per_class", {}).get(c, (None, 0))
-        L.append(f"| {c} | {pct(pa)} ({pn}) | {pct(ba)} ({bn}) |")
+        ma, mn = mf.get("per_class", {}).get(c, (None, 0))
+        L.append(f"| {c} | {pct(pa)} ({pn}) | {pct(ba)} ({bn}) | {pct(ma)} ({mn}) |")
     L.append("")
     L.append("Confusion matrices: `chromosome_classifier_confusion.png` (off-diagonal counts in red).\n")
     t = m["timing"]
@@ -285,7 +315,9 @@ def model_card(m, hist, notes=""):
              "development machine (shared with other work, so an upper bound).\n")
     L.append("## Limitations\n")
     L.append("- Pki-3 crops come from arranged karyograms (clean, upright, tight); crops cut automatically from "
-             "spreads will be worse: check on the Rust side's own segmentation output before trusting it.\n"
+             "spreads will be worse"
+             + (" (the M-FISH column measures this on the pipeline's own crops, DAPI rather than G-banded)" if mf else
+                ": check on the Rust side's own segmentation output before trusting it") + ".\n"
              "- BioImLab is Q-band inverted; Q-bright bands correspond only roughly to G-dark bands.\n"
              "- Only normal 46,XX / 46,XY cells: no abnormal chromosomes (derivatives, markers) were seen in training; "
              "use the entropy / reject option for those.\n"
