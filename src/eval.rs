@@ -372,6 +372,30 @@ pub fn mfish_instances(
     out
 }
 
+/// The M-FISH spreads under `<data>/mfish`: `(slide folder, *_dapi.png)`,
+/// sorted by slide, then file.
+fn mfish_spreads(data: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut slides: Vec<PathBuf> = std::fs::read_dir(data.join("mfish"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    slides.sort();
+    let mut out = Vec::new();
+    for slide in slides {
+        let name = slide
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&slide)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with("_dapi.png"))
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(|f| (name.clone(), f)));
+    }
+    Ok(out)
+}
+
 /// Evaluates the pipeline on M-FISH spreads, optionally only those whose
 /// slide folder is in `folders`.
 ///
@@ -383,28 +407,11 @@ pub fn eval_mfish(
     limit: Option<usize>,
     folders: Option<&[String]>,
 ) -> std::io::Result<MfishSummary> {
-    let root = data.join("mfish");
-    let mut dapi: Vec<PathBuf> = Vec::new();
-    let mut slides: Vec<PathBuf> = std::fs::read_dir(&root)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+    let mut dapi: Vec<PathBuf> = mfish_spreads(data)?
+        .into_iter()
+        .filter(|(slide, _)| folders.is_none_or(|f| f.contains(slide)))
+        .map(|(_, path)| path)
         .collect();
-    slides.sort();
-    for slide in slides {
-        let name = slide
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if folders.is_some_and(|f| !f.contains(&name)) {
-            continue;
-        }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&slide)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with("_dapi.png"))
-            .collect();
-        files.sort();
-        dapi.extend(files);
-    }
     if let Some(l) = limit {
         dapi.truncate(l);
     }
@@ -465,76 +472,54 @@ pub fn write_mfish_crops(
     use crate::domain::modality::Modality;
     use crate::domain::segmentation::{Segmentation, SegmentedObject};
     use std::io::Write;
-    let root = data.join("mfish");
-    let mut slides: Vec<PathBuf> = std::fs::read_dir(&root)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    slides.sort();
     std::fs::create_dir_all(out)?;
     let mut csv = std::io::BufWriter::new(std::fs::File::create(out.join("mfish_crops.csv"))?);
     writeln!(csv, "path,class,slide,image,length_px")?;
     let mut written = 0;
-    for slide in slides {
-        let name = slide
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (name, path) in mfish_spreads(data)? {
         if exclude.contains(&name) {
             continue;
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&slide)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with("_dapi.png"))
-            .collect();
-        files.sort();
-        for path in files {
-            let labels_path =
-                PathBuf::from(path.to_string_lossy().replace("_dapi.png", "_labels.png"));
-            let (Ok(image), Ok(labels)) =
-                (load_gray(&path, limits), load_gray(&labels_path, limits))
-            else {
+        let labels_path = PathBuf::from(path.to_string_lossy().replace("_dapi.png", "_labels.png"));
+        let (Ok(image), Ok(labels)) = (load_gray(&path, limits), load_gray(&labels_path, limits))
+        else {
+            continue;
+        };
+        let truth = mfish_instances(&labels.gray);
+        let segmentation = Segmentation {
+            objects: truth
+                .iter()
+                .map(|(_, region)| SegmentedObject {
+                    region: region.clone(),
+                    score: 1.0,
+                    notes: Vec::new(),
+                })
+                .collect(),
+            ..Segmentation::default()
+        };
+        let stem = path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace("_dapi.png", ""))
+            .unwrap_or_default();
+        let dir = out.join("crops").join(&name);
+        std::fs::create_dir_all(&dir)?;
+        for (k, measured) in measure_objects(&image.gray, Modality::Fluorescence, &segmentation)
+            .iter()
+            .enumerate()
+        {
+            let Some((class, _)) = truth.iter().find(|(_, r)| *r == measured.region) else {
                 continue;
             };
-            let truth = mfish_instances(&labels.gray);
-            let segmentation = Segmentation {
-                objects: truth
-                    .iter()
-                    .map(|(_, region)| SegmentedObject {
-                        region: region.clone(),
-                        score: 1.0,
-                        notes: Vec::new(),
-                    })
-                    .collect(),
-                ..Segmentation::default()
-            };
-            let stem = path
-                .file_name()
-                .map(|n| n.to_string_lossy().replace("_dapi.png", ""))
-                .unwrap_or_default();
-            let dir = out.join("crops").join(&name);
-            std::fs::create_dir_all(&dir)?;
-            for (k, measured) in measure_objects(&image.gray, Modality::Fluorescence, &segmentation)
-                .iter()
-                .enumerate()
-            {
-                let Some((class, _)) = truth.iter().find(|(_, r)| *r == measured.region) else {
-                    continue;
-                };
-                let rel = format!("crops/{name}/{stem}_{k}.png");
-                crate::imageio::save_gray_png(
-                    &out.join(&rel),
-                    &measured.features.straightened_gband,
-                )
+            let rel = format!("crops/{name}/{stem}_{k}.png");
+            crate::imageio::save_gray_png(&out.join(&rel), &measured.features.straightened_gband)
                 .map_err(std::io::Error::other)?;
-                writeln!(
-                    csv,
-                    "{rel},{},{name},{stem},{:.2}",
-                    class.label(),
-                    measured.features.length_px
-                )?;
-                written += 1;
-            }
+            writeln!(
+                csv,
+                "{rel},{},{name},{stem},{:.2}",
+                class.label(),
+                measured.features.length_px
+            )?;
+            written += 1;
         }
     }
     csv.flush()?;

@@ -10,10 +10,9 @@ use crate::domain::chromosome::{CLASS_COUNT, ChromosomeClass, Polarity};
 use crate::domain::classify::{BatchContext, ChromosomeFeatures, Prediction};
 use crate::domain::ports::{ChromosomeClassifier, ClassifyError, ModelInfo};
 
-use super::ModelError;
 use super::manifest::{Manifest, ModelEntry, TASK_CLASSIFIER, shape_fits};
 use super::preprocess::{INPUT_HEIGHT, INPUT_WIDTH, NORMALISATION, classifier_input};
-use super::runtime::environment;
+use super::{ModelError, check_normalisation, open_session, signature_error};
 
 const IN_IMAGE: &str = "image";
 const IN_REL_LENGTH: &str = "rel_length";
@@ -37,13 +36,6 @@ impl std::fmt::Debug for OnnxClassifier {
     }
 }
 
-fn signature_error(entry: &ModelEntry, detail: impl Into<String>) -> ModelError {
-    ModelError::Signature {
-        model: format!("{} {}", entry.name, entry.version),
-        detail: detail.into(),
-    }
-}
-
 impl OnnxClassifier {
     /// Loads the manifest's classifier: finds the runtime, verifies the file's
     /// sha256, opens a session and checks its inputs and outputs.
@@ -52,15 +44,7 @@ impl OnnxClassifier {
     /// Any `ModelError`; nothing panics on a missing, damaged or foreign model.
     pub fn load(manifest: &Manifest) -> Result<Self, ModelError> {
         let entry = manifest.entry(TASK_CLASSIFIER)?;
-        if entry.normalisation != NORMALISATION {
-            return Err(signature_error(
-                entry,
-                format!(
-                    "normalisation {:?} is not the supported {NORMALISATION:?}",
-                    entry.normalisation
-                ),
-            ));
-        }
+        check_normalisation(entry, NORMALISATION)?;
         let classes: Vec<ChromosomeClass> = entry
             .classes
             .iter()
@@ -78,21 +62,7 @@ impl OnnxClassifier {
                 "the class list must name 1..22, X and Y once each",
             ));
         }
-        let bytes = manifest.read_verified(entry)?;
-        let env = environment()?;
-        let path = manifest.dir.join(&entry.file);
-        let session_error = |reason: String| ModelError::Session {
-            path: path.clone(),
-            reason,
-        };
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        let mut builder = Session::builder(env)
-            .map_err(|e| session_error(e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| session_error(e.to_string()))?;
-        let session = builder
-            .commit_from_memory(&bytes)
-            .map_err(|e| session_error(e.to_string()))?;
+        let session = open_session(manifest, entry)?;
         check_signature(entry, &session)?;
         Ok(Self {
             session: Mutex::new(session),

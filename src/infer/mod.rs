@@ -19,6 +19,10 @@ pub mod segmenter;
 
 use std::path::PathBuf;
 
+use ort::session::Session;
+
+use manifest::{Manifest, ModelEntry};
+
 /// Why a learned model cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
@@ -52,4 +56,47 @@ pub enum ModelError {
     Signature { model: String, detail: String },
     #[error("model {model} failed while running: {reason}")]
     Inference { model: String, reason: String },
+}
+
+/// A `Signature` error for a manifest entry.
+fn signature_error(entry: &ModelEntry, detail: impl Into<String>) -> ModelError {
+    ModelError::Signature {
+        model: format!("{} {}", entry.name, entry.version),
+        detail: detail.into(),
+    }
+}
+
+/// Refuses an entry whose normalisation is not the one the caller prepares.
+fn check_normalisation(entry: &ModelEntry, supported: &str) -> Result<(), ModelError> {
+    if entry.normalisation == supported {
+        Ok(())
+    } else {
+        Err(signature_error(
+            entry,
+            format!(
+                "normalisation {:?} is not the supported {supported:?}",
+                entry.normalisation
+            ),
+        ))
+    }
+}
+
+/// Opens a session on a manifest entry's model: verifies the file's sha256,
+/// finds the runtime and builds the session (up to four threads).
+fn open_session(manifest: &Manifest, entry: &ModelEntry) -> Result<Session, ModelError> {
+    let bytes = manifest.read_verified(entry)?;
+    let env = runtime::environment()?;
+    let path = manifest.dir.join(&entry.file);
+    let session_error = |reason: String| ModelError::Session {
+        path: path.clone(),
+        reason,
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let mut builder = Session::builder(env)
+        .map_err(|e| session_error(e.to_string()))?
+        .with_intra_threads(threads)
+        .map_err(|e| session_error(e.to_string()))?;
+    builder
+        .commit_from_memory(&bytes)
+        .map_err(|e| session_error(e.to_string()))
 }

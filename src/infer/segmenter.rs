@@ -13,10 +13,9 @@ use crate::domain::raster::GrayImage;
 use crate::domain::segmentation::Segmentation;
 use crate::domain::segmentation::maps::{MapParams, ProbabilityMaps, instances_from_maps};
 
-use super::ModelError;
 use super::manifest::{Manifest, ModelEntry, TASK_SEGMENTER, shape_fits};
 use super::preprocess::{SEGMENTER_NORMALISATION, segmenter_input};
-use super::runtime::environment;
+use super::{ModelError, check_normalisation, open_session, signature_error};
 
 const IN_IMAGE: &str = "image";
 const OUT_MAPS: &str = "maps";
@@ -38,13 +37,6 @@ impl std::fmt::Debug for OnnxSegmenter {
     }
 }
 
-fn signature_error(entry: &ModelEntry, detail: impl Into<String>) -> ModelError {
-    ModelError::Signature {
-        model: format!("{} {}", entry.name, entry.version),
-        detail: detail.into(),
-    }
-}
-
 impl OnnxSegmenter {
     /// Loads the manifest's segmenter: verifies the file's sha256, opens a
     /// session and checks its input and output.
@@ -53,30 +45,8 @@ impl OnnxSegmenter {
     /// Any `ModelError`; nothing panics on a missing, damaged or foreign model.
     pub fn load(manifest: &Manifest) -> Result<Self, ModelError> {
         let entry = manifest.entry(TASK_SEGMENTER)?;
-        if entry.normalisation != SEGMENTER_NORMALISATION {
-            return Err(signature_error(
-                entry,
-                format!(
-                    "normalisation {:?} is not the supported {SEGMENTER_NORMALISATION:?}",
-                    entry.normalisation
-                ),
-            ));
-        }
-        let bytes = manifest.read_verified(entry)?;
-        let env = environment()?;
-        let path = manifest.dir.join(&entry.file);
-        let session_error = |reason: String| ModelError::Session {
-            path: path.clone(),
-            reason,
-        };
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        let mut builder = Session::builder(env)
-            .map_err(|e| session_error(e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| session_error(e.to_string()))?;
-        let session = builder
-            .commit_from_memory(&bytes)
-            .map_err(|e| session_error(e.to_string()))?;
+        check_normalisation(entry, SEGMENTER_NORMALISATION)?;
+        let session = open_session(manifest, entry)?;
         check_signature(entry, &session)?;
         Ok(Self {
             session: Mutex::new(session),
