@@ -67,6 +67,13 @@ fn settle(h: &mut Harness<'static, KaryoApp>, done: impl Fn(&KaryoApp) -> bool) 
     panic!("the window did not settle");
 }
 
+/// Waits until a correction's masks are classified (in the background)
+/// and the correction is stored and shown.
+fn stored(h: &mut Harness<'static, KaryoApp>) {
+    h.run_steps(1);
+    settle(h, |a| a.state.pending_correction.is_none());
+}
+
 /// Opens the demo case and its first cell by clicking, and waits until
 /// the cell's view is derived.
 fn open_first_cell(h: &mut Harness<'static, KaryoApp>) {
@@ -249,7 +256,7 @@ fn merge_and_mask_strokes_classify_the_changed_object_again_and_undo_exactly() {
     let (object, a, b) = cut_line(h.state());
     h.state_mut()
         .push(AppCommand::Gesture(Gesture::Cut { a, b }));
-    h.run_steps(2);
+    stored(&mut h);
     let cut = cell(&h);
     let piece = *cut.objects.keys().next_back().unwrap();
     assert_ne!(piece, object, "the cut made a piece");
@@ -259,7 +266,7 @@ fn merge_and_mask_strokes_classify_the_changed_object_again_and_undo_exactly() {
     h.state_mut().push(AppCommand::Select(Some(object)));
     h.state_mut().push(AppCommand::ToggleSelect(piece));
     h.state_mut().push(AppCommand::MergeSelected);
-    h.run_steps(2);
+    stored(&mut h);
     let merged = cell(&h);
     assert!(!merged.objects.contains_key(&piece));
     let (m, r) = (&merged.objects[&object], &cut.objects[&object]);
@@ -286,7 +293,7 @@ fn merge_and_mask_strokes_classify_the_changed_object_again_and_undo_exactly() {
         radius: 3.0,
         erase: true,
     }));
-    h.run_steps(2);
+    stored(&mut h);
     let stroked = cell(&h);
     let s = &stroked.objects[&object];
     assert!(s.pixels.len() < r.pixels.len() && s.pixels.is_subset(&r.pixels));
@@ -797,4 +804,36 @@ fn invalid_iscn_in_the_cell_editor_is_shown_with_its_position_and_not_recorded()
         h.state().state.cell.as_ref().unwrap().state.karyotype,
         "46,XX,del(5)(q31q33)"
     );
+}
+
+#[test]
+fn corrections_are_classified_off_the_window_thread_one_at_a_time() {
+    use karyostation::app::Gesture;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(demo_app(dir.path()));
+    open_first_cell(&mut h);
+    let count = |h: &Harness<'static, KaryoApp>| {
+        h.state().state.cell.as_ref().unwrap().state.objects.len()
+    };
+    let before = count(&h);
+    let (_, a, b) = cut_line(h.state());
+    // Two cuts in one frame: the first waits for its classification (no
+    // edit yet), the second is refused with a message, not lost silently.
+    h.state_mut()
+        .push(AppCommand::Gesture(Gesture::Cut { a, b }));
+    h.state_mut()
+        .push(AppCommand::Gesture(Gesture::Cut { a, b }));
+    h.step();
+    assert!(h.state().state.pending_correction.is_some());
+    assert!(
+        h.state()
+            .state
+            .messages
+            .iter()
+            .any(|m| m.text.contains("still classifying")),
+        "{:?}",
+        h.state().state.messages
+    );
+    stored(&mut h);
+    assert_eq!(count(&h), before + 1, "exactly one cut stored");
 }

@@ -1,5 +1,6 @@
-//! Background jobs: imports, image decoding, thumbnails and the derived
-//! view of a cell run on a tokio runtime's blocking pool, never on the UI
+//! Background jobs: imports, image decoding, thumbnails, the derived view
+//! of a cell and the classification of corrected masks run on a tokio
+//! runtime's blocking pool, never on the UI
 //! thread. A job reports through a channel that the app drains once per
 //! frame; it can be cancelled between steps; results carry what they were
 //! computed for so that stale ones are dropped.
@@ -52,6 +53,12 @@ pub enum JobEvent {
         metaphase: MetaphaseId,
         generation: u64,
         view: Box<CellView>,
+    },
+    /// The masks of a correction, classified (see `Correction::masks`).
+    Classified {
+        metaphase: MetaphaseId,
+        generation: u64,
+        predictions: Vec<Option<crate::domain::classify::Prediction>>,
     },
 }
 

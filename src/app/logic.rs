@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::casework::{self, DEMO_ACCESSION, Flow, ImportEvent};
 use crate::domain::case::{EditOutcome, EditRequest};
 use crate::domain::chromosome::{ChromosomeClass, Polarity};
-use crate::domain::classify::entropy;
+use crate::domain::classify::{Prediction, entropy};
 use crate::domain::clonality::{CellInput, assess_cells};
 use crate::domain::ids::{FailedImportId, MetaphaseId, ObjectId};
 use crate::domain::karyogram::cell_view::CellView;
@@ -588,6 +588,27 @@ impl AppState {
                     }
                     Err(e) => self.say(Level::Warning, e),
                 },
+                JobEvent::Classified {
+                    metaphase,
+                    generation,
+                    predictions,
+                } => {
+                    let pending = self
+                        .pending_correction
+                        .take_if(|p| p.metaphase == metaphase && p.generation == generation);
+                    let current = self
+                        .cell
+                        .as_ref()
+                        .is_some_and(|c| c.summary.id == metaphase && c.generation == generation);
+                    match pending {
+                        Some(p) if current => self.finish_correction(p.correction, &predictions),
+                        Some(_) => self.say(
+                            Level::Info,
+                            "the cell changed while the correction was classified: it was not stored; make it again",
+                        ),
+                        None => {}
+                    }
+                }
                 JobEvent::Derived {
                     metaphase,
                     generation,
@@ -1060,17 +1081,8 @@ impl AppState {
                     return;
                 };
                 match split_by_line(&o.pixels, a, b, MIN_PIECE_PX) {
-                    Ok(pixels) => {
-                        // Both pieces are classified again, in one stored edit.
-                        let remainder: Pixels = o.pixels.difference(&pixels).copied().collect();
-                        let reassess = self.reassess(o, &remainder);
-                        let new = self.new_object(cell.state.next_object_id(), pixels);
-                        let mut edits = vec![Edit::Split { object, new }];
-                        edits.extend(reassess);
-                        self.edit(one_edit(edits));
-                        self.selection.clear();
-                        self.selection.insert(object);
-                    }
+                    // Both pieces are classified again, in one stored edit.
+                    Ok(piece) => self.start_correction(Correction::Split { object, piece }),
                     Err(e) => self.say(Level::Info, e.to_string()),
                 }
             }
@@ -1118,19 +1130,11 @@ impl AppState {
                 }
                 // The object is classified again on its new mask, in the
                 // same stored edit as the stroke.
-                let mut pixels = o.pixels.clone();
-                for p in &removed {
-                    pixels.remove(p);
-                }
-                pixels.extend(added.iter().copied());
-                let reassess = self.reassess(o, &pixels);
-                let mut edits = vec![Edit::MaskStroke {
+                self.start_correction(Correction::Stroke {
                     object,
                     added,
                     removed,
-                }];
-                edits.extend(reassess);
-                self.edit(one_edit(edits));
+                });
             }
             Gesture::Lasso { outline } => {
                 let inside = lasso_pixels(&outline, width, height);
@@ -1146,11 +1150,7 @@ impl AppState {
                     );
                     return;
                 }
-                let id = cell.state.next_object_id();
-                let new = self.new_object(id, free);
-                self.edit(Edit::Create { new });
-                self.selection.clear();
-                self.selection.insert(id);
+                self.start_correction(Correction::Create { pixels: free });
             }
         }
     }
@@ -1194,29 +1194,136 @@ impl AppState {
         }
     }
 
-    /// A fresh classification of the open cell's object `previous` (`None`:
-    /// a new piece) with the mask `pixels`: the classifier's view of the
-    /// piece on its own, placed by [`Assessment::fresh`] (a manual class or
-    /// flip is kept). `None` while the spread is not decoded yet. The one
-    /// helper for every piece a cut, merge, stroke or drawn outline makes.
-    fn assess(&self, pixels: &Pixels, previous: Option<&CellObject>) -> Option<Assessment> {
-        let cell = self.cell.as_ref()?;
-        let (gray, modality) = cell.image.as_ref()?;
-        let prediction = self.pipeline.assess_object(gray, *modality, pixels);
-        Some(Assessment::fresh(
-            prediction.as_ref(),
-            previous,
-            &cell.state,
-            &self.pipeline.params,
-            &self.pipeline.classifier.info(),
-        ))
+    /// Starts a correction: its new or changed masks are classified in the
+    /// background (inference never runs on the window's thread) and the
+    /// correction is stored when they are back ([`Self::finish_correction`]).
+    /// One at a time: a gesture made meanwhile is refused with a message.
+    fn start_correction(&mut self, correction: Correction) {
+        let Some(cell) = self.cell.as_ref() else {
+            return;
+        };
+        if self.pending_correction.is_some() {
+            self.say(
+                Level::Info,
+                "still classifying the previous correction: try again in a moment",
+            );
+            return;
+        }
+        let masks = correction.masks(&cell.state);
+        let (metaphase, generation) = (cell.summary.id, cell.generation);
+        let Some((gray, modality)) = cell.image.clone() else {
+            // Not decoded yet: nothing to classify, the pieces stay unassigned.
+            let none = vec![None; masks.len()];
+            self.finish_correction(correction, &none);
+            return;
+        };
+        self.pending_correction = Some(PendingCorrection {
+            metaphase,
+            generation,
+            correction,
+        });
+        let pipeline = self.pipeline.clone();
+        self.jobs
+            .spawn("Classifying the corrected chromosome", false, move |ctx| {
+                let predictions = masks
+                    .iter()
+                    .map(|m| pipeline.assess_object(&gray, modality, m))
+                    .collect();
+                ctx.send(JobEvent::Classified {
+                    metaphase,
+                    generation,
+                    predictions,
+                });
+                None
+            });
     }
 
-    /// The edit that classifies `object` again once its mask is `pixels`
-    /// (to go in the same batch as the mask change); `None` when nothing
-    /// changes or the spread is not decoded yet.
-    fn reassess(&self, object: &CellObject, pixels: &Pixels) -> Option<Edit> {
-        let after = self.assess(pixels, Some(object))?;
+    /// Stores a correction with the classifications of its masks (in the
+    /// order of [`Correction::masks`]).
+    fn finish_correction(&mut self, correction: Correction, predictions: &[Option<Prediction>]) {
+        let Some(cell) = self.cell.as_ref() else {
+            return;
+        };
+        let prediction = |k: usize| predictions.get(k).and_then(Option::as_ref);
+        match correction {
+            Correction::Split { object, piece } => {
+                let Some(o) = cell.state.objects.get(&object) else {
+                    return;
+                };
+                let reassess = self.reassess(o, prediction(0));
+                let new = self.new_object(cell.state.next_object_id(), piece, prediction(1));
+                let mut edits = vec![Edit::Split { object, new }];
+                edits.extend(reassess);
+                self.edit(one_edit(edits));
+                self.selection.clear();
+                self.selection.insert(object);
+            }
+            Correction::Stroke {
+                object,
+                added,
+                removed,
+            } => {
+                let Some(o) = cell.state.objects.get(&object) else {
+                    return;
+                };
+                let reassess = self.reassess(o, prediction(0));
+                let mut edits = vec![Edit::MaskStroke {
+                    object,
+                    added,
+                    removed,
+                }];
+                edits.extend(reassess);
+                self.edit(one_edit(edits));
+            }
+            Correction::Create { pixels } => {
+                let id = cell.state.next_object_id();
+                let new = self.new_object(id, pixels, prediction(0));
+                self.edit(Edit::Create { new });
+                self.selection.clear();
+                self.selection.insert(id);
+            }
+            Correction::Merge { into, absorbed } => {
+                for (k, a) in absorbed.iter().enumerate() {
+                    // The object as stored after the previous merge.
+                    let (Some(target), Some(a)) = (self.object(into), self.object(*a)) else {
+                        break;
+                    };
+                    let reassess = self.reassess(target, prediction(k));
+                    let mut edits = vec![Edit::Merge {
+                        into,
+                        absorbed: a.clone(),
+                    }];
+                    edits.extend(reassess);
+                    self.edit(one_edit(edits));
+                }
+                self.selection.clear();
+                self.selection.insert(into);
+            }
+        }
+    }
+
+    /// A fresh assessment of the open cell's object `previous` (`None`: a
+    /// new piece) from the classifier's view of its new mask on its own
+    /// (`None`: not classified), placed by [`Assessment::fresh`] (a manual
+    /// class or flip is kept). The one helper for every piece a cut, merge,
+    /// stroke or drawn outline makes.
+    fn assess(&self, prediction: Option<&Prediction>, previous: Option<&CellObject>) -> Assessment {
+        let empty = crate::domain::karyogram::edit::CellState::default();
+        let state = self.cell.as_ref().map_or(&empty, |c| &c.state);
+        Assessment::fresh(
+            prediction,
+            previous,
+            state,
+            &self.pipeline.params,
+            &self.pipeline.classifier.info(),
+        )
+    }
+
+    /// The edit that classifies `object` again from `prediction`, the
+    /// classification of its new mask (to go in the same batch as the mask
+    /// change); `None` when nothing changes or the mask was not classified.
+    fn reassess(&self, object: &CellObject, prediction: Option<&Prediction>) -> Option<Edit> {
+        let after = self.assess(Some(prediction?), Some(object));
         let before = Assessment::of(object);
         (after != before).then_some(Edit::Reassess {
             object: object.id,
@@ -1227,13 +1334,14 @@ impl AppState {
 
     /// A new object of the open cell (a piece cut off or drawn by the
     /// reviewer), classified on its own.
-    fn new_object(&self, id: ObjectId, pixels: Pixels) -> CellObject {
+    fn new_object(
+        &self,
+        id: ObjectId,
+        pixels: Pixels,
+        prediction: Option<&Prediction>,
+    ) -> CellObject {
         let classifier = self.pipeline.classifier.info();
-        let assessment = self.assess(&pixels, None).unwrap_or_else(|| {
-            let empty = crate::domain::karyogram::edit::CellState::default();
-            let state = self.cell.as_ref().map_or(&empty, |c| &c.state);
-            Assessment::fresh(None, None, state, &self.pipeline.params, &classifier)
-        });
+        let assessment = self.assess(prediction, None);
         let mut object = CellObject {
             id,
             class: None,
@@ -1280,25 +1388,12 @@ impl AppState {
         let Some(into) = into else {
             return;
         };
-        let absorbed: Vec<CellObject> = picked
+        let absorbed: Vec<ObjectId> = picked
             .iter()
             .filter(|o| o.id != into)
-            .map(|o| (*o).clone())
+            .map(|o| o.id)
             .collect();
-        for a in absorbed {
-            // The object as stored after the previous merge.
-            let Some(target) = self.object(into) else {
-                break;
-            };
-            let mut pixels = target.pixels.clone();
-            pixels.extend(a.pixels.iter().copied());
-            let reassess = self.reassess(target, &pixels);
-            let mut edits = vec![Edit::Merge { into, absorbed: a }];
-            edits.extend(reassess);
-            self.edit(one_edit(edits));
-        }
-        self.selection.clear();
-        self.selection.insert(into);
+        self.start_correction(Correction::Merge { into, absorbed });
     }
 
     /// Objects with open review flags, most uncertain first: class
@@ -1455,4 +1550,73 @@ mod iscn_message_tests {
         let message = issue_text("46,XX,del(5)(q31", issue);
         assert!(message.starts_with("at character 17:"), "{message}");
     }
+}
+
+/// A mask after a stroke: `removed` taken away, `added` put in.
+fn stroked(pixels: &Pixels, added: &[(u32, u32)], removed: &[(u32, u32)]) -> Pixels {
+    let mut out = pixels.clone();
+    for p in removed {
+        out.remove(p);
+    }
+    out.extend(added.iter().copied());
+    out
+}
+
+/// A correction of the open cell waiting for its masks to be classified.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Correction {
+    /// Cut `piece` off `object` (the remainder keeps the id).
+    Split { object: ObjectId, piece: Pixels },
+    /// Paint (`added`) or erase (`removed`) on `object`.
+    Stroke {
+        object: ObjectId,
+        added: Vec<(u32, u32)>,
+        removed: Vec<(u32, u32)>,
+    },
+    /// A new object drawn by the reviewer.
+    Create { pixels: Pixels },
+    /// Absorb each of `absorbed` into `into`, one stored edit each.
+    Merge {
+        into: ObjectId,
+        absorbed: Vec<ObjectId>,
+    },
+}
+
+impl Correction {
+    /// The masks to classify, in the order `finish_correction` reads them:
+    /// a split's remainder then its piece; a stroke's new mask; a drawn
+    /// object; a merge's target after each absorbed object.
+    fn masks(&self, state: &crate::domain::karyogram::edit::CellState) -> Vec<Pixels> {
+        let mask = |id: &ObjectId| state.objects.get(id).map(|o| o.pixels.clone());
+        match self {
+            Self::Split { object, piece } => {
+                let whole = mask(object).unwrap_or_default();
+                vec![whole.difference(piece).copied().collect(), piece.clone()]
+            }
+            Self::Stroke {
+                object,
+                added,
+                removed,
+            } => vec![stroked(&mask(object).unwrap_or_default(), added, removed)],
+            Self::Create { pixels } => vec![pixels.clone()],
+            Self::Merge { into, absorbed } => {
+                let mut grown = mask(into).unwrap_or_default();
+                absorbed
+                    .iter()
+                    .map(|a| {
+                        grown.extend(mask(a).unwrap_or_default());
+                        grown.clone()
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The correction being classified and the cell generation it was made on.
+#[derive(Debug, Clone)]
+pub struct PendingCorrection {
+    pub metaphase: MetaphaseId,
+    pub generation: u64,
+    pub correction: Correction,
 }

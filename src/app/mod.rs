@@ -360,6 +360,8 @@ pub struct AppState {
     pub want_import_dialog: bool,
     /// Where the demo spreads are written before import.
     pub scratch_dir: PathBuf,
+    /// A correction whose masks are being classified in the background.
+    pub pending_correction: Option<logic::PendingCorrection>,
 }
 
 impl AppState {
@@ -398,6 +400,7 @@ impl AppState {
             sign_off: None,
             want_import_dialog: false,
             scratch_dir,
+            pending_correction: None,
         };
         if let Some(n) = state.pipeline_notice.clone() {
             state.say(Level::Warning, n);
