@@ -103,12 +103,14 @@ pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) 
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
-    sort_components(components, w, h, params, true, result)
+    sort_components(components, w, h, params, Separation::All, result)
 }
 
 /// Sorts candidate objects (whole-image regions) into chromosomes, debris and
-/// nuclei, learning the cell's scale from them, and, when `separate` is set,
-/// cuts the ones that look like touching chromosomes. Shared by the built-in
+/// nuclei, learning the cell's scale from them, and cuts the ones that look
+/// like touching chromosomes: all candidates with [`Separation::All`], only
+/// those too large, too thick or branched for one chromosome with
+/// [`Separation::Suspicious`]. Shared by the built-in
 /// segmenter and the learned one (`maps`), whose instances get the same
 /// debris and nucleus rules.
 pub(crate) fn sort_components(
@@ -116,7 +118,7 @@ pub(crate) fn sort_components(
     w: usize,
     h: usize,
     params: &BuiltinParams,
-    separate: bool,
+    separate: Separation,
     mut result: Segmentation,
 ) -> Segmentation {
     // Learn the cell's scale from plausible objects.
@@ -180,10 +182,10 @@ pub(crate) fn sort_components(
         if on_border {
             notes.push(SegmentNote::TouchesBorder);
         }
-        let (pieces, unresolved) = if separate {
-            ctx.separate(&region)
-        } else {
-            (vec![region.clone()], false)
+        let (pieces, unresolved) = match separate {
+            Separation::All => ctx.separate(&region),
+            Separation::Suspicious if ctx.suspicious(&region) => ctx.separate(&region),
+            _ => (vec![region.clone()], false),
         };
         if pieces.len() > 1 {
             for piece in pieces {
@@ -285,6 +287,18 @@ fn split_cluster(
     pieces
 }
 
+/// Which candidate objects [`sort_components`] tries to cut apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separation {
+    /// None: the objects are final (a learned segmenter drew them).
+    Never,
+    /// Those too large, too thick or branched for one chromosome.
+    Suspicious,
+    /// Every one (the classical segmenter: touching chromosomes are one
+    /// component until cut).
+    All,
+}
+
 /// What the separation of touching chromosomes knows about the cell.
 struct SplitContext<'a> {
     half_width: f64,
@@ -295,6 +309,16 @@ struct SplitContext<'a> {
 }
 
 impl SplitContext<'_> {
+    /// Too large, too thick or branched for one chromosome.
+    fn suspicious(&self, region: &Region) -> bool {
+        (region.area() as f64) > self.max_area
+            || max_distance(&region.mask) > 1.8 * self.half_width
+            || skeleton::significant_junctions(
+                &skeleton::thin(&region.mask),
+                (3.0 * self.half_width).round() as usize,
+            ) > 0
+    }
+
     /// Splits a component into chromosomes. Returns the pieces and whether
     /// the component still looks like a cluster that could not be cut.
     fn separate(&self, region: &Region) -> (Vec<Region>, bool) {

@@ -22,7 +22,7 @@
 use crate::domain::raster::{Mask, Region};
 
 use super::Segmentation;
-use super::builtin::{BuiltinParams, sort_components};
+use super::builtin::{BuiltinParams, Separation, sort_components};
 use super::components::{connected_components, neighbours4, watershed};
 
 /// Per-pixel probabilities from a segmentation model, row-major, one plane
@@ -48,9 +48,8 @@ pub struct MapParams {
     /// Seeds smaller than this many pixels are not chromosomes of their own
     /// (the watershed gives their pixels to a neighbour).
     pub min_seed_px: usize,
-    /// Cut objects that still look like touching chromosomes with the
-    /// classical separation.
-    pub separate_clusters: bool,
+    /// Which objects the classical separation may still cut.
+    pub separation: Separation,
     /// Debris and nucleus rules (and the separation, when on).
     pub builtin: BuiltinParams,
 }
@@ -62,7 +61,7 @@ impl Default for MapParams {
             boundary_level: 0.5,
             overlap_level: 0.5,
             min_seed_px: 6,
-            separate_clusters: false,
+            separation: Separation::Never,
             builtin: BuiltinParams::default(),
         }
     }
@@ -218,14 +217,7 @@ pub fn instances_from_maps(
         .collect();
     regions.extend(connected_components(&unreached));
 
-    let mut result = sort_components(
-        regions,
-        w,
-        h,
-        &params.builtin,
-        params.separate_clusters,
-        result,
-    );
+    let mut result = sort_components(regions, w, h, &params.builtin, params.separation, result);
     for object in &mut result.objects {
         let pixels = object.region.pixels();
         let mean = pixels
