@@ -812,9 +812,8 @@ fn corrections_are_classified_off_the_window_thread_one_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(demo_app(dir.path()));
     open_first_cell(&mut h);
-    let count = |h: &Harness<'static, KaryoApp>| {
-        h.state().state.cell.as_ref().unwrap().state.objects.len()
-    };
+    let count =
+        |h: &Harness<'static, KaryoApp>| h.state().state.cell.as_ref().unwrap().state.objects.len();
     let before = count(&h);
     let (_, a, b) = cut_line(h.state());
     // Two cuts in one frame: the first waits for its classification (no
