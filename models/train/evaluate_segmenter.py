@@ -207,11 +207,17 @@ def card(m, reproduce):
                      f"{cell('composite')} | {v['score']:.4f} |")
         L.append("")
     L.append("## Limitations\n")
-    L.append("- Trained on CPU in about an hour: under-trained; the figures above are what it reaches, not a "
+    L.append("- The settings of the map-to-instance step (`MapParams` in `src/domain/segmentation/maps.rs`: "
+             "chromosome and boundary levels 0.5, smallest seed 15 px, no classical separation afterwards) were "
+             "chosen on these validation spreads among five settings (boundary level 0.4/0.5, smallest seed 6/15 px, "
+             "classical separation never/suspicious/all), so the validation figures are slightly optimistic.\n"
+             "- On the synthetic G-band spreads of KaryoStation's own generator (never seen in training) it finds "
+             "fewer chromosomes than the classical segmenter; real G-band spreads were seen only as composites of "
+             "Pki-3 karyogram crops, so check it on your own G-band spreads (`--segmenter builtin` keeps the "
+             "classical one).\n"
+             "- Trained on CPU in about an hour: under-trained; the figures above are what it reaches, not a "
              "ceiling.\n- M-FISH instances from the class maps merge two touching homologs of the same class into one "
-             "truth object, which both the training targets and the evaluation inherit.\n- Real G-band spreads were "
-             "seen only as composites of Pki-3 karyogram crops; check on your own spreads (the review queue flags "
-             "low-score objects).\n")
+             "truth object, which both the training targets and the evaluation inherit.\n")
     return "\n".join(x for x in L if x is not None) + "\n"
 
 

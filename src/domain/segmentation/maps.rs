@@ -60,7 +60,7 @@ impl Default for MapParams {
             chromosome_level: 0.5,
             boundary_level: 0.5,
             overlap_level: 0.5,
-            min_seed_px: 6,
+            min_seed_px: 15,
             separation: Separation::Never,
             builtin: BuiltinParams::default(),
         }
