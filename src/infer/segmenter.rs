@@ -11,7 +11,10 @@ use crate::domain::modality::{Modality, density};
 use crate::domain::ports::{ModelInfo, SegmentationError, Segmenter};
 use crate::domain::raster::GrayImage;
 use crate::domain::segmentation::Segmentation;
-use crate::domain::segmentation::maps::{MapParams, ProbabilityMaps, instances_from_maps};
+use crate::domain::segmentation::builtin::{Separation, segment_with};
+use crate::domain::segmentation::maps::{
+    MapParams, ProbabilityMaps, add_uncovered_rejects, instances_from_maps,
+};
 
 use super::manifest::{Manifest, ModelEntry, TASK_SEGMENTER, shape_fits};
 use super::preprocess::{SEGMENTER_NORMALISATION, segmenter_input};
@@ -238,10 +241,15 @@ impl Segmenter for OnnxSegmenter {
             model: format!("{} {}", self.info.name, self.info.version),
             reason,
         };
-        let maps = self
-            .maps(&density(gray, modality))
-            .map_err(|e| failed(e.to_string()))?;
-        instances_from_maps(&maps, &self.params).map_err(|e| failed(e.to_string()))
+        let density = density(gray, modality);
+        let maps = self.maps(&density).map_err(|e| failed(e.to_string()))?;
+        let mut result =
+            instances_from_maps(&maps, &self.params).map_err(|e| failed(e.to_string()))?;
+        // What the model left as background but a classical pass sets aside
+        // (a nucleus, debris) is still listed with its reason.
+        let classical = segment_with(&density, modality, &self.params.builtin, Separation::Never);
+        add_uncovered_rejects(&mut result, classical);
+        Ok(result)
     }
 }
 

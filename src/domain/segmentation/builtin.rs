@@ -76,6 +76,16 @@ impl Default for BuiltinParams {
 
 /// Segments a stain-density image (chromosomes high, background low).
 pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) -> Segmentation {
+    segment_with(density, modality, params, Separation::All)
+}
+
+/// [`segment`] with a choice of which objects are cut apart.
+pub fn segment_with(
+    density: &GrayImage,
+    modality: Modality,
+    params: &BuiltinParams,
+    separation: Separation,
+) -> Segmentation {
     let (w, h) = (density.width(), density.height());
     let mut result = Segmentation::default();
     if w < 3 || h < 3 {
@@ -103,7 +113,7 @@ pub fn segment(density: &GrayImage, modality: Modality, params: &BuiltinParams) 
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
-    sort_components(components, w, h, params, Separation::All, result)
+    sort_components(components, w, h, params, separation, result)
 }
 
 /// Sorts candidate objects (whole-image regions) into chromosomes, debris and

@@ -230,6 +230,27 @@ pub fn instances_from_maps(
     Ok(result)
 }
 
+/// Adds to a learned segmentation what a classical pass over the same
+/// spread set aside (debris, nuclei, pieces cut by the border) where the
+/// learned one kept nothing, so that an object the model treated as
+/// background is still listed with its reason: nothing is silently dropped.
+/// A classical reject counts as covered when most of its pixels lie in
+/// learned objects.
+pub fn add_uncovered_rejects(learned: &mut Segmentation, classical: Segmentation) {
+    for reject in classical.rejected {
+        let area = reject.region.area().max(1);
+        let covered: usize = learned
+            .objects
+            .iter()
+            .map(|o| o.region.intersection(&reject.region))
+            .sum();
+        if covered * 2 < area {
+            learned.rejected.push(reject);
+        }
+    }
+    learned.sort();
+}
+
 fn find(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
         parent[i] = parent[parent[i]];
@@ -397,5 +418,30 @@ mod tests {
         let seg = instances_from_maps(&maps, &MapParams::default()).unwrap();
         let kept = seg.objects.len() + seg.rejected.len();
         assert_eq!(kept, 1, "{seg:?}");
+    }
+
+    #[test]
+    fn classical_rejects_the_model_left_as_background_are_listed() {
+        use crate::domain::segmentation::{RejectReason, RejectedObject};
+        let maps = maps_of(100, 70, &[rect(10, 10, 8, 40)]);
+        let mut learned = instances_from_maps(&maps, &MapParams::default()).unwrap();
+        let reject = |x, y, w, h, reason| RejectedObject {
+            region: Region::from_pixels(&rect(x, y, w, h)),
+            reason,
+        };
+        let classical = Segmentation {
+            rejected: vec![
+                reject(50, 20, 30, 30, RejectReason::Nucleus),
+                reject(12, 12, 3, 3, RejectReason::Debris),
+            ],
+            ..Segmentation::default()
+        };
+        add_uncovered_rejects(&mut learned, classical);
+        let reasons: Vec<RejectReason> = learned.rejected.iter().map(|r| r.reason).collect();
+        assert_eq!(
+            reasons,
+            vec![RejectReason::Nucleus],
+            "the covered speck is not added"
+        );
     }
 }
