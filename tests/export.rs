@@ -158,10 +158,17 @@ fn karyogram_and_report_of_a_case() {
         "limited material",
         "Cells counted: 2, analysed: 2",
         "cell 1",
-        "builtin-classical",
+        "Models:",
     ] {
         assert!(report.contains(want), "{want} missing from:\n{report}");
     }
+    // The segmenter that cut the cells is named: the learned one when it
+    // loads, the classical one otherwise.
+    assert!(
+        report.contains("segmenter chromosome-segmenter")
+            || report.contains("segmenter builtin-classical"),
+        "no segmenter named in:\n{report}"
+    );
     let j: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap_or_default()).unwrap_or_default();
     assert_eq!(j["accession"], ACCESSIONS[0]);
