@@ -353,14 +353,19 @@ enum EvalSet {
     },
 }
 
-/// The pipeline for the options; the segmenter is only loaded when `segment`
-/// is set (`classify` has single chromosomes and needs none).
-fn pipeline(options: &AnalysisOptions, segment: bool) -> Result<Pipeline> {
-    let (classifier, notice) =
-        select_classifier(options.classifier).context("loading the learned classifier")?;
+/// A model chosen by `select_*`, its fallback notice (if any) said once on stderr.
+fn noted<T>((model, notice): (T, Option<String>)) -> T {
     if let Some(notice) = notice {
         eprintln!("note: {notice}");
     }
+    model
+}
+
+/// The pipeline for the options; the segmenter is only loaded when `segment`
+/// is set (`classify` has single chromosomes and needs none).
+fn pipeline(options: &AnalysisOptions, segment: bool) -> Result<Pipeline> {
+    let classifier =
+        noted(select_classifier(options.classifier).context("loading the learned classifier")?);
     let mut p = Pipeline {
         classifier,
         limits: LoadLimits {
@@ -369,12 +374,8 @@ fn pipeline(options: &AnalysisOptions, segment: bool) -> Result<Pipeline> {
         ..Pipeline::default()
     };
     if segment {
-        let (segmenter, notice) =
-            select_segmenter(options.segmenter).context("loading the learned segmenter")?;
-        if let Some(notice) = notice {
-            eprintln!("note: {notice}");
-        }
-        p.segmenter = segmenter;
+        p.segmenter =
+            noted(select_segmenter(options.segmenter).context("loading the learned segmenter")?);
     }
     p.params.entropy_threshold = options.entropy_threshold;
     Ok(p)
@@ -1136,16 +1137,10 @@ fn run(cli: Cli) -> Result<usize> {
             segmenter,
             val_split,
         }) => {
-            let (classifier, notice) =
-                select_classifier(classifier).context("loading the learned classifier")?;
-            if let Some(notice) = notice {
-                eprintln!("note: {notice}");
-            }
-            let (segmenter, notice) =
-                select_segmenter(segmenter).context("loading the learned segmenter")?;
-            if let Some(notice) = notice {
-                eprintln!("note: {notice}");
-            }
+            let classifier =
+                noted(select_classifier(classifier).context("loading the learned classifier")?);
+            let segmenter =
+                noted(select_segmenter(segmenter).context("loading the learned segmenter")?);
             let p = Pipeline {
                 classifier,
                 segmenter,
