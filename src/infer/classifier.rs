@@ -80,11 +80,7 @@ impl OnnxClassifier {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let fail = |reason: String| ModelError::Inference {
-            model: format!("{} {}", self.info.name, self.info.version),
-            reason,
-        };
-        let mut images = Vec::with_capacity(n * INPUT_HEIGHT * INPUT_WIDTH);
+        let mut images = Vec::with_capacity(n * CROP);
         for f in batch {
             images.extend(classifier_input(&f.straightened_gband));
         }
@@ -98,12 +94,85 @@ impl OnnxClassifier {
                 _ => 0.0,
             })
             .collect();
+        let first = self.forward(&images, &rel)?;
+        let mut predictions: Vec<Prediction> = (0..n)
+            .map(|i| {
+                let p_up = 1.0 / (1.0 + (-f64::from(first.polarity[i])).exp());
+                let (polarity, confidence) = Polarity::from_p_up(p_up);
+                Prediction {
+                    probabilities: self.probabilities(first.logits_of(i)),
+                    polarity,
+                    polarity_confidence: confidence,
+                    embedding: first.embedding_of(i).to_vec(),
+                }
+            })
+            .collect();
+        // A second look at the uncertain crops: the class is the same in the
+        // mirrored and the turned crop, so their probabilities are averaged.
+        let uncertain: Vec<usize> = (0..n)
+            .filter(|&i| {
+                predictions[i]
+                    .probabilities
+                    .iter()
+                    .copied()
+                    .fold(0.0, f64::max)
+                    < SECOND_LOOK_BELOW
+            })
+            .collect();
+        if uncertain.is_empty() {
+            return Ok(predictions);
+        }
+        let mut views = Vec::with_capacity(uncertain.len() * VIEWS.len() * CROP);
+        let mut view_rel = Vec::with_capacity(uncertain.len() * VIEWS.len());
+        for &i in &uncertain {
+            let crop = &images[i * CROP..(i + 1) * CROP];
+            for view in VIEWS {
+                views.extend(view.apply(crop));
+                view_rel.push(rel[i]);
+            }
+        }
+        let second = self.forward(&views, &view_rel)?;
+        for (k, &i) in uncertain.iter().enumerate() {
+            let p = &mut predictions[i].probabilities;
+            for v in 0..VIEWS.len() {
+                let q = self.probabilities(second.logits_of(k * VIEWS.len() + v));
+                for (a, b) in p.iter_mut().zip(q) {
+                    *a += b;
+                }
+            }
+            let views = (VIEWS.len() + 1) as f64;
+            p.iter_mut().for_each(|a| *a /= views);
+        }
+        Ok(predictions)
+    }
+
+    /// Softmax of one row of class logits, in class order.
+    fn probabilities(&self, logits: &[f32]) -> [f64; CLASS_COUNT] {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f64> = logits.iter().map(|v| f64::from(v - max).exp()).collect();
+        let sum: f64 = exp.iter().sum();
+        let mut probabilities = [0.0; CLASS_COUNT];
+        for (k, class) in self.classes.iter().enumerate() {
+            probabilities[class.index()] = exp[k] / sum;
+        }
+        probabilities
+    }
+
+    /// One run of the network over `rel.len()` crops (`images` holds them
+    /// one after another, [`CROP`] values each).
+    fn forward(&self, images: &[f32], rel: &[f32]) -> Result<RawOutputs, ModelError> {
+        let n = rel.len();
+        let fail = |reason: String| ModelError::Inference {
+            model: format!("{} {}", self.info.name, self.info.version),
+            reason,
+        };
         let image = Tensor::from_array((
             vec![n as i64, 1, INPUT_HEIGHT as i64, INPUT_WIDTH as i64],
-            images,
+            images.to_vec(),
         ))
         .map_err(|e| fail(e.to_string()))?;
-        let rel = Tensor::from_array((vec![n as i64, 1], rel)).map_err(|e| fail(e.to_string()))?;
+        let rel = Tensor::from_array((vec![n as i64, 1], rel.to_vec()))
+            .map_err(|e| fail(e.to_string()))?;
         let mut session = self
             .session
             .lock()
@@ -134,26 +203,71 @@ impl OnnxClassifier {
         let (_, logits) = extract(OUT_CLASSES, Some(CLASS_COUNT))?;
         let (_, polarity) = extract(OUT_POLARITY, Some(1))?;
         let (dim, embedding) = extract(OUT_EMBEDDING, None)?;
-        Ok((0..n)
-            .map(|i| {
-                let row = &logits[i * CLASS_COUNT..(i + 1) * CLASS_COUNT];
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let exp: Vec<f64> = row.iter().map(|v| f64::from(v - max).exp()).collect();
-                let sum: f64 = exp.iter().sum();
-                let mut probabilities = [0.0; CLASS_COUNT];
-                for (k, class) in self.classes.iter().enumerate() {
-                    probabilities[class.index()] = exp[k] / sum;
-                }
-                let p_up = 1.0 / (1.0 + (-f64::from(polarity[i])).exp());
-                let (polarity, confidence) = Polarity::from_p_up(p_up);
-                Prediction {
-                    probabilities,
-                    polarity,
-                    polarity_confidence: confidence,
-                    embedding: embedding[i * dim..(i + 1) * dim].to_vec(),
-                }
-            })
-            .collect())
+        Ok(RawOutputs {
+            logits,
+            polarity,
+            embedding,
+            dim,
+        })
+    }
+}
+
+/// Values of one network input crop.
+const CROP: usize = INPUT_HEIGHT * INPUT_WIDTH;
+
+/// Crops whose most probable class has less than this probability get the
+/// second look of [`VIEWS`]. On the validation crops of classifier 0.2.0
+/// this is about one crop in five (most of them M-FISH crops); averaging
+/// raised top-1 from 95.8% to 96.2% on Pki-3 and from 81.6% to 83.2% on
+/// BioImLab (`models/train/evaluate_classifier.py` reports both).
+const SECOND_LOOK_BELOW: f64 = 0.6;
+
+/// The views of a crop that keep its class.
+const VIEWS: [View; 3] = [View::Mirrored, View::Turned, View::Flipped];
+
+#[derive(Debug, Clone, Copy)]
+enum View {
+    /// Left and right swapped.
+    Mirrored,
+    /// Turned 180 degrees (the p arm changes end).
+    Turned,
+    /// Top and bottom swapped.
+    Flipped,
+}
+
+impl View {
+    /// `crop` (row-major, [`INPUT_WIDTH`] wide) seen this way.
+    fn apply(self, crop: &[f32]) -> Vec<f32> {
+        match self {
+            Self::Turned => crop.iter().rev().copied().collect(),
+            Self::Mirrored => crop
+                .chunks(INPUT_WIDTH)
+                .flat_map(|row| row.iter().rev().copied())
+                .collect(),
+            Self::Flipped => crop
+                .chunks(INPUT_WIDTH)
+                .rev()
+                .flat_map(|row| row.iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// The network's outputs for a batch, row after row.
+struct RawOutputs {
+    logits: Vec<f32>,
+    polarity: Vec<f32>,
+    embedding: Vec<f32>,
+    dim: usize,
+}
+
+impl RawOutputs {
+    fn logits_of(&self, i: usize) -> &[f32] {
+        &self.logits[i * CLASS_COUNT..(i + 1) * CLASS_COUNT]
+    }
+
+    fn embedding_of(&self, i: usize) -> &[f32] {
+        &self.embedding[i * self.dim..(i + 1) * self.dim]
     }
 }
 
@@ -230,5 +344,37 @@ impl ChromosomeClassifier for OnnxClassifier {
             model: format!("{} {}", self.info.name, self.info.version),
             reason: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A crop whose value tells its pixel's position.
+    fn numbered() -> Vec<f32> {
+        (0..CROP).map(|k| k as f32).collect()
+    }
+
+    fn at(crop: &[f32], x: usize, y: usize) -> f32 {
+        crop[y * INPUT_WIDTH + x]
+    }
+
+    #[test]
+    fn views_move_pixels_where_they_should() {
+        let crop = numbered();
+        let (w, h) = (INPUT_WIDTH, INPUT_HEIGHT);
+        let mirrored = View::Mirrored.apply(&crop);
+        let turned = View::Turned.apply(&crop);
+        let flipped = View::Flipped.apply(&crop);
+        for (x, y) in [(0, 0), (3, 7), (w - 1, h - 1), (w / 2, h / 3)] {
+            let v = at(&crop, x, y);
+            assert_eq!(at(&mirrored, w - 1 - x, y), v);
+            assert_eq!(at(&turned, w - 1 - x, h - 1 - y), v);
+            assert_eq!(at(&flipped, x, h - 1 - y), v);
+        }
+        for view in VIEWS {
+            assert_eq!(view.apply(&view.apply(&crop)), crop, "{view:?} twice");
+        }
     }
 }
