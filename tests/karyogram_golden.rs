@@ -83,19 +83,14 @@ fn cell() -> (GrayImage, CellState) {
         state.objects.insert(
             id,
             CellObject {
-                id,
                 class,
                 proposed: class,
                 slot,
                 polarity,
-                proposed_polarity: None,
                 rotation_deg: rotation,
-                pixels,
                 rejected: rejected.then(|| "debris".to_string()),
-                accepted: false,
-                flags: Vec::new(),
                 probabilities: vec![1.0 / 24.0; 24],
-                producer: producer.clone(),
+                ..CellObject::new(id, pixels, producer.clone())
             },
         );
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::casework::{self, DEMO_ACCESSION, Flow, ImportEvent};
 use crate::domain::case::{EditOutcome, EditRequest};
-use crate::domain::chromosome::{ChromosomeClass, Polarity};
+use crate::domain::chromosome::ChromosomeClass;
 use crate::domain::classify::{Prediction, entropy};
 use crate::domain::clonality::{CellInput, assess_cells};
 use crate::domain::ids::{FailedImportId, MetaphaseId, ObjectId};
@@ -1342,24 +1342,14 @@ impl AppState {
     ) -> CellObject {
         let classifier = self.pipeline.classifier.info();
         let assessment = self.assess(prediction, None);
-        let mut object = CellObject {
+        let mut object = CellObject::new(
             id,
-            class: None,
-            proposed: None,
-            slot: 0,
-            polarity: Polarity::PUp,
-            proposed_polarity: None,
-            rotation_deg: 0,
             pixels,
-            rejected: None,
-            accepted: false,
-            flags: Vec::new(),
-            probabilities: Vec::new(),
-            producer: Producer {
+            Producer {
                 segmenter: ModelInfo::new("reviewer", "1"),
                 classifier,
             },
-        };
+        );
         assessment.set_on(&mut object);
         object
     }

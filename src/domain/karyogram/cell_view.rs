@@ -340,22 +340,17 @@ mod tests {
             .flat_map(|y| (x0..x0 + 6).map(move |x| (x, y)))
             .collect();
         CellObject {
-            id: ObjectId(id),
             class,
             proposed: class,
-            slot: 0,
-            polarity: Polarity::PUp,
-            proposed_polarity: None,
-            rotation_deg: 0,
-            pixels,
-            rejected: None,
-            accepted: false,
-            flags: Vec::new(),
             probabilities: vec![1.0 / 24.0; 24],
-            producer: Producer {
-                segmenter: ModelInfo::new("t", "1"),
-                classifier: ModelInfo::new("t", "1"),
-            },
+            ..CellObject::new(
+                ObjectId(id),
+                pixels,
+                Producer {
+                    segmenter: ModelInfo::new("t", "1"),
+                    classifier: ModelInfo::new("t", "1"),
+                },
+            )
         }
     }
 

@@ -97,24 +97,14 @@ mod tests {
                 img.set(i64::from(x), i64::from(y), if y < 30 { 40 } else { 150 });
             }
         }
-        let object = CellObject {
-            id: crate::domain::ids::ObjectId(0),
-            class: None,
-            proposed: None,
-            slot: 0,
-            polarity: Polarity::PUp,
-            proposed_polarity: None,
-            rotation_deg: 0,
+        let object = CellObject::new(
+            crate::domain::ids::ObjectId(0),
             pixels,
-            rejected: None,
-            accepted: false,
-            flags: Vec::new(),
-            probabilities: Vec::new(),
-            producer: Producer {
+            Producer {
                 segmenter: ModelInfo::new("t", "1"),
                 classifier: ModelInfo::new("t", "1"),
             },
-        };
+        );
         (img, object)
     }
 

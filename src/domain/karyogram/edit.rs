@@ -51,6 +51,27 @@ pub struct CellObject {
 }
 
 impl CellObject {
+    /// An object of `pixels` as a reviewer or a test starts it: unassigned,
+    /// p arm up, unrotated, unflagged, no probabilities yet. Set the rest
+    /// with struct update syntax (`CellObject { class, ..CellObject::new(..) }`).
+    pub fn new(id: ObjectId, pixels: BTreeSet<(u32, u32)>, producer: Producer) -> Self {
+        Self {
+            id,
+            class: None,
+            proposed: None,
+            slot: 0,
+            polarity: Polarity::PUp,
+            proposed_polarity: None,
+            rotation_deg: 0,
+            pixels,
+            rejected: None,
+            accepted: false,
+            flags: Vec::new(),
+            probabilities: Vec::new(),
+            producer,
+        }
+    }
+
     /// Outline of the current mask in image coordinates (pixel corners,
     /// simplified), derived so it can never go stale after a mask edit.
     pub fn outline(&self) -> Vec<(f64, f64)> {
@@ -855,22 +876,18 @@ mod tests {
             state.objects.insert(
                 ObjectId(i),
                 CellObject {
-                    id: ObjectId(i),
                     class: ChromosomeClass::from_index(i as usize),
                     proposed: ChromosomeClass::from_index(i as usize),
-                    slot: 0,
-                    polarity: Polarity::PUp,
-                    proposed_polarity: None,
-                    rotation_deg: 0,
-                    pixels,
-                    rejected: None,
-                    accepted: false,
                     flags: vec![ObjectFlag::HighEntropy],
                     probabilities: vec![0.5; 2],
-                    producer: Producer {
-                        segmenter: ModelInfo::new("s", "1"),
-                        classifier: ModelInfo::new("c", "1"),
-                    },
+                    ..CellObject::new(
+                        ObjectId(i),
+                        pixels,
+                        Producer {
+                            segmenter: ModelInfo::new("s", "1"),
+                            classifier: ModelInfo::new("c", "1"),
+                        },
+                    )
                 },
             );
         }
