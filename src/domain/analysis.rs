@@ -30,9 +30,9 @@ pub struct AnalysisParams {
     pub length_tolerance: f64,
     /// Flag both members of a homolog pair whose difference score (see
     /// `karyogram::homolog`) is above this. The default, 8, was calibrated
-    /// on synthetic 1024x1024 cells: see the homolog module's tests for the
-    /// measured false-flag rate on normal pairs and the detection rate of
-    /// deletions and translocations.
+    /// on synthetic 1024x1024 cells and holds at 768x576: see the homolog
+    /// module's tests for the measured false-flag rate on normal pairs and
+    /// the detection rate of deletions and translocations.
     pub homolog_threshold: f64,
     pub assign: AssignParams,
 }
