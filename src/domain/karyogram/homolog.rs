@@ -30,7 +30,13 @@
 //! 4. Each homolog is also aligned to the ideogram density profile of its
 //!    class at the requested band level. A segment is named through the
 //!    ideogram alignment of the homolog on which it is longer, mapping its
-//!    first and last sample to ideogram positions and so to bands.
+//!    first and last sample to ideogram positions and so to bands. When
+//!    that homolog is the one further from the length the cell leads one
+//!    to expect for the class (it carries extra material: the foreign tail
+//!    of a derivative, a duplication), its ideogram alignment is warped to
+//!    make room for the extra stretch, so the segment is named instead by
+//!    its distance from pter on the scale of the normal homolog (both are
+//!    sampled at the same pixels per sample).
 //!
 //! Invariants: no input panics or yields NaN: empty profiles, single-row
 //! crops and profiles of very different lengths give a finite score (0 and
@@ -419,6 +425,23 @@ pub fn compare_pair(
     a: &[f64],
     b: &[f64],
 ) -> (f64, Vec<DiffSegment>) {
+    compare_pair_expecting(class, level, a, b, None)
+}
+
+/// [`compare_pair`] knowing the length (profile samples) the cell leads one
+/// to expect for a chromosome of `class`. The homolog nearer that length is
+/// taken for the normal one; a segment that is longer on the other homolog
+/// (extra material: the foreign tail of a derivative, a duplication) is
+/// named by its distance from pter on the normal homolog's scale, since
+/// the ideogram alignment of a homolog carrying extra material is warped to
+/// make room for it.
+pub fn compare_pair_expecting(
+    class: ChromosomeClass,
+    level: BandLevel,
+    a: &[f64],
+    b: &[f64],
+    expected: Option<f64>,
+) -> (f64, Vec<DiffSegment>) {
     if a.len() < 2 || b.len() < 2 {
         return (0.0, Vec::new());
     }
@@ -467,12 +490,23 @@ pub fn compare_pair(
             };
             // Name on the homolog where the segment is longer (the one that
             // still carries the material); ties go to `a`.
-            let (range, to_ideo) = if sb.1 - sb.0 > sa.1 - sa.0 {
+            let on_b = sb.1 - sb.0 > sa.1 - sa.0;
+            let (range, to_ideo) = if on_b {
                 (sb, &to_ideo_b)
             } else {
                 (sa, &to_ideo_a)
             };
-            let (first_band, last_band) = band_names(ideo, to_ideo, range, n);
+            // Extra material on the homolog that strays from the expected
+            // length: named on the normal homolog's scale.
+            let normal_samples = expected.and_then(|e| {
+                let off = |len: usize| (len as f64 - e).abs();
+                let b_normal = off(b.len()) < off(a.len());
+                (b_normal != on_b).then_some(if b_normal { nb } else { na })
+            });
+            let (first_band, last_band) = match normal_samples {
+                Some(normal) => scaled_band_names(ideo, range, normal),
+                None => band_names(ideo, to_ideo, range, n),
+            };
             let bands = if first_band == last_band {
                 format!("{class}{first_band}")
             } else {
@@ -490,6 +524,21 @@ pub fn compare_pair(
         .collect();
     let score = segments.first().map_or(0.0, |s| s.strength);
     (score, segments)
+}
+
+/// The first and last band of samples `lo..=hi` of a homolog placed on a
+/// normal homolog of `normal` samples by their distance from pter (past
+/// qter: the last band).
+fn scaled_band_names(ideo: &Ideogram, (lo, hi): (usize, usize), normal: usize) -> (String, String) {
+    let unit = ideo.length() / normal.max(1) as f64;
+    let name = |pos: f64| {
+        ideo.band_at(pos)
+            .map_or_else(String::new, |b| b.name.clone())
+    };
+    (
+        name((lo as f64 + 0.5) * unit),
+        name((hi as f64 + 0.5) * unit),
+    )
 }
 
 /// The first and last band that samples `lo..=hi` of a homolog map to
@@ -523,13 +572,24 @@ fn band_names(
 /// Compares the pair (the two lowest slots) of every class with at least two
 /// members; sorted by score, highest first (ties by class).
 pub fn rank_pairs(members: &[HomologMember<'_>], level: BandLevel) -> Vec<PairDifference> {
+    // The cell's length per unit of relative ideogram length, from all its
+    // members (robust to a missing or extra chromosome).
+    let table = BandTable::get(level);
+    let rel = table.relative_lengths();
+    let total_rel: f64 = members.iter().map(|m| rel[m.class.index()]).sum();
+    let total_len: usize = members.iter().map(|m| m.profile.len()).sum();
+    let expected = |class: ChromosomeClass| {
+        (members.len() >= 10 && total_rel > 0.0)
+            .then(|| rel[class.index()] * total_len as f64 / total_rel)
+    };
     let mut out: Vec<PairDifference> = ChromosomeClass::all()
         .filter_map(|class| {
             let mut of_class: Vec<&HomologMember<'_>> =
                 members.iter().filter(|m| m.class == class).collect();
             of_class.sort_by_key(|m| (m.slot, m.id));
             let (a, b) = (of_class.first()?, of_class.get(1)?);
-            let (score, segments) = compare_pair(class, level, a.profile, b.profile);
+            let (score, segments) =
+                compare_pair_expecting(class, level, a.profile, b.profile, expected(class));
             Some(PairDifference {
                 class,
                 a: a.id,

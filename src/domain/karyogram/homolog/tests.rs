@@ -135,7 +135,10 @@ fn count(results: &[Vec<(usize, bool)>], pick: impl Fn(&[(usize, bool)]) -> bool
 // segment lands next to the centromere: 11q12-q13 look much like the
 // deleted q14-q22 at this resolution, so the placement is ambiguous);
 // t(9;22): 9 and 22 the top two in 7/8, 22's bands overlap q11.2 in 8/8,
-// 9's overlap q34 in 3/8 (named q32-q33 otherwise).
+// 9's overlap q34 in 8/8 (named 9q34 in 5/8, 9q32-q34 or 9q33-q34 in 3/8;
+// 3/8 before the der(9)'s foreign tail was named on the normal 9's scale:
+// its 22q12-q13 band like 9q33-q34, so the ideogram alignment of the der
+// put the breakpoint at 9q32).
 #[test]
 fn deletion_of_5q31_q33_ranks_first_and_is_named() {
     let r = measure(&del5(), &[(class(5), "q31", "q33")]);
@@ -160,7 +163,7 @@ fn translocation_9_22_ranks_its_pairs_on_top() {
     println!("t(9;22)(q34;q11.2): {r:?}");
     assert!(count(&r, |r| r[0].0 <= 2 && r[1].0 <= 2) >= 7, "{r:?}");
     assert!(count(&r, |r| r[1].1) >= 7, "{r:?}");
-    assert!(count(&r, |r| r[0].1) >= 3, "{r:?}");
+    assert!(count(&r, |r| r[0].1) >= 7, "{r:?}");
 }
 
 #[test]
