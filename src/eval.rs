@@ -57,15 +57,24 @@ pub fn summarise_segmentation(
     }
 }
 
-/// The validation spreads of the learned segmenter's training split
-/// (`models/train/segmenter_splits.json`), so a learned model is measured
-/// only on spreads it never trained on.
+/// The validation units of a learned model's training split, so it is
+/// measured only on data it never trained on: the segmenter's
+/// (`models/train/segmenter_splits.json`: BioImLab spreads, M-FISH slides)
+/// or the classifier's (`models/train/splits.json`: Pki-3 cases). A list
+/// the file does not hold is empty; [`ValSplit::units`] refuses it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ValSplit {
+    #[serde(skip)]
+    path: PathBuf,
     /// BioImLab spread stems (`original_12`).
+    #[serde(default)]
     pub bioimlab_val: Vec<String>,
     /// M-FISH slide folders (`A01__XY`).
+    #[serde(default)]
     pub mfish_val: Vec<String>,
+    /// Pki-3 cases (the `case` column: one patient).
+    #[serde(default)]
+    pub pki3_val_cases: Vec<String>,
 }
 
 /// A split file that cannot be used.
@@ -87,7 +96,24 @@ impl ValSplit {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+        let mut split: Self = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+        split.path = path.to_path_buf();
+        Ok(split)
+    }
+
+    /// `list` (one of this split's lists, named `name` in the file), or an
+    /// error when the file does not hold it.
+    ///
+    /// # Errors
+    /// When `list` is empty.
+    pub fn units<'a>(&self, list: &'a [String], name: &str) -> Result<&'a [String], SplitError> {
+        if list.is_empty() {
+            return Err(SplitError {
+                path: self.path.clone(),
+                reason: format!("it has no {name} list"),
+            });
+        }
+        Ok(list)
     }
 }
 
@@ -181,6 +207,7 @@ pub fn eval_pki3(
     pipeline: &Pipeline,
     data: &Path,
     limit_karyograms: Option<usize>,
+    cases: Option<&[String]>,
 ) -> std::io::Result<ClassificationSummary> {
     let root = data.join("pki3");
     let csv = std::fs::read_to_string(root.join("crops.csv"))?;
@@ -188,6 +215,10 @@ pub fn eval_pki3(
     for line in csv.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();
         if cols.len() < 3 {
+            continue;
+        }
+        let case = cols.get(3).copied().unwrap_or_default();
+        if cases.is_some_and(|c| !c.iter().any(|v| v == case)) {
             continue;
         }
         if let Some(class) = ChromosomeClass::parse(cols[1]) {

@@ -132,8 +132,9 @@ enum Command {
         /// Segmenter to evaluate: auto, builtin or onnx.
         #[arg(long, default_value = "builtin", global = true)]
         segmenter: ModelChoice,
-        /// Only the validation spreads of this split file
-        /// (models/train/segmenter_splits.json: BioImLab stems, M-FISH slide folders).
+        /// Only the validation units of this split file
+        /// (models/train/segmenter_splits.json: BioImLab stems, M-FISH slide
+        /// folders; models/train/splits.json: Pki-3 cases).
         #[arg(long, global = true)]
         val_split: Option<PathBuf>,
     },
@@ -1038,7 +1039,8 @@ fn run(cli: Cli) -> Result<usize> {
             let exclude = val_split
                 .map(|path| karyostation::eval::ValSplit::read(&path))
                 .transpose()?
-                .map(|s| s.mfish_val)
+                .map(|s| s.units(&s.mfish_val, "mfish_val").map(<[String]>::to_vec))
+                .transpose()?
                 .unwrap_or_default();
             let n = karyostation::eval::write_mfish_crops(
                 &data,
@@ -1155,20 +1157,34 @@ fn run(cli: Cli) -> Result<usize> {
                         &p,
                         &data,
                         limit,
-                        split.as_ref().map(|s| s.bioimlab_val.as_slice()),
+                        split
+                            .as_ref()
+                            .map(|s| s.units(&s.bioimlab_val, "bioimlab_val"))
+                            .transpose()?,
                     )
                     .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Pki3 => serde_json::to_string_pretty(
-                    &karyostation::eval::eval_pki3(&p, &data, limit)
-                        .with_context(|| format!("reading {}", data.display()))?,
+                    &karyostation::eval::eval_pki3(
+                        &p,
+                        &data,
+                        limit,
+                        split
+                            .as_ref()
+                            .map(|s| s.units(&s.pki3_val_cases, "pki3_val_cases"))
+                            .transpose()?,
+                    )
+                    .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Mfish => serde_json::to_string_pretty(
                     &karyostation::eval::eval_mfish(
                         &p,
                         &data,
                         limit,
-                        split.as_ref().map(|s| s.mfish_val.as_slice()),
+                        split
+                            .as_ref()
+                            .map(|s| s.units(&s.mfish_val, "mfish_val"))
+                            .transpose()?,
                     )
                     .with_context(|| format!("reading {}", data.display()))?,
                 ),

@@ -21,8 +21,10 @@ pub struct ChromosomeFeatures {
     pub centromere_from_top: f64,
     /// Mean stain density of the central stripe, top to bottom (0..255).
     pub banding_profile: Vec<f64>,
-    /// The straightened chromosome in G-band look (dark on light, background
-    /// 255), top = row 0: what a learned classifier looks at.
+    /// The chromosome in G-band look (dark on light, background light), top
+    /// = row 0: what a learned classifier looks at. Straightened along its
+    /// axis when cut from a spread; an image that holds one chromosome
+    /// (`classify`) is kept as given, like the classifier's training crops.
     pub straightened_gband: GrayImage,
 }
 
