@@ -542,7 +542,7 @@ pub fn write_mfish_crops(
                 continue;
             };
             let rel = format!("crops/{name}/{stem}_{k}.png");
-            crate::imageio::save_gray_png(&out.join(&rel), &measured.features.straightened_gband)
+            crate::imageio::save_gray_png(&out.join(&rel), &measured.features.gband_crop)
                 .map_err(std::io::Error::other)?;
             writeln!(
                 csv,

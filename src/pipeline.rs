@@ -424,7 +424,7 @@ pub fn single_chromosome_features(
             width_px: 0.0,
             centromere_from_top: 0.5,
             banding_profile: Vec::new(),
-            straightened_gband: as_given,
+            gband_crop: as_given,
         },
     }
 }

@@ -185,7 +185,7 @@ fn the_shipped_classifier_runs_a_cell_sized_batch() {
             width_px: 5.0,
             centromere_from_top: 0.5,
             banding_profile: vec![],
-            straightened_gband: GrayImage::new(20, 60, value),
+            gband_crop: GrayImage::new(20, 60, value),
         });
     }
     let preds = classifier.classify(&batch, BatchContext::Cell).unwrap();

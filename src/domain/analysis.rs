@@ -108,8 +108,8 @@ impl AnalyzedObject {
     /// brightfield, bright on dark for fluorescence), p arm up.
     pub fn upright_crop(&self, modality: Modality) -> GrayImage {
         let crop = match self.prediction.polarity {
-            Polarity::PUp => self.features.straightened_gband.clone(),
-            Polarity::PDown => self.features.straightened_gband.rotated_180(),
+            Polarity::PUp => self.features.gband_crop.clone(),
+            Polarity::PDown => self.features.gband_crop.rotated_180(),
         };
         match modality {
             Modality::Brightfield => crop,

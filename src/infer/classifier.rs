@@ -82,7 +82,7 @@ impl OnnxClassifier {
         }
         let mut images = Vec::with_capacity(n * CROP);
         for f in batch {
-            images.extend(classifier_input(&f.straightened_gband));
+            images.extend(classifier_input(&f.gband_crop));
         }
         let mean_length = batch.iter().map(|f| f.length_px).sum::<f64>() / n as f64;
         let rel: Vec<f32> = batch

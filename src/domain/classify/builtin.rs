@@ -316,7 +316,7 @@ mod tests {
             width_px: 6.0,
             centromere_from_top: cen,
             banding_profile: profile,
-            straightened_gband: GrayImage::new(1, 1, 255),
+            gband_crop: GrayImage::new(1, 1, 255),
         }
     }
 
@@ -357,7 +357,7 @@ mod tests {
             width_px: 0.0,
             centromere_from_top: f64::NAN,
             banding_profile: vec![],
-            straightened_gband: GrayImage::new(0, 0, 255),
+            gband_crop: GrayImage::new(0, 0, 255),
         };
         let p = &BuiltinClassifier::default().classify_batch(&[f], BatchContext::Independent)[0];
         assert!((p.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-9);

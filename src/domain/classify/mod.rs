@@ -25,19 +25,19 @@ pub struct ChromosomeFeatures {
     /// = row 0: what a learned classifier looks at. Straightened along its
     /// axis when cut from a spread; an image that holds one chromosome
     /// (`classify`) is kept as given, like the classifier's training crops.
-    pub straightened_gband: GrayImage,
+    pub gband_crop: GrayImage,
 }
 
 impl ChromosomeFeatures {
-    /// Features from measured geometry. `gband_straightened` is the crop in
-    /// G-band look (see `ChromosomeFeatures::straightened_gband`).
-    pub fn from_geometry(geometry: &ChromosomeGeometry, gband_straightened: GrayImage) -> Self {
+    /// Features from measured geometry. `gband_crop` is the crop in
+    /// G-band look (see `ChromosomeFeatures::gband_crop`).
+    pub fn from_geometry(geometry: &ChromosomeGeometry, gband_crop: GrayImage) -> Self {
         Self {
             length_px: geometry.length_px,
             width_px: geometry.width_px,
             centromere_from_top: geometry.centromere_px / geometry.length_px.max(1.0),
             banding_profile: geometry.banding_profile.clone(),
-            straightened_gband: gband_straightened,
+            gband_crop,
         }
     }
 }
