@@ -61,7 +61,7 @@ pub fn summarise_segmentation(
 /// measured only on data it never trained on: the segmenter's
 /// (`models/train/segmenter_splits.json`: BioImLab spreads, M-FISH slides)
 /// or the classifier's (`models/train/splits.json`: Pki-3 cases). A list
-/// the file does not hold is empty; [`ValSplit::units`] refuses it.
+/// the file does not hold is empty; [`ValSplit::list`] refuses it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ValSplit {
     #[serde(skip)]
@@ -101,12 +101,17 @@ impl ValSplit {
         Ok(split)
     }
 
-    /// `list` (one of this split's lists, named `name` in the file), or an
-    /// error when the file does not hold it.
+    /// The validation units of `set`.
     ///
     /// # Errors
-    /// When `list` is empty.
-    pub fn units<'a>(&self, list: &'a [String], name: &str) -> Result<&'a [String], SplitError> {
+    /// When the file holds no such list (e.g. the segmenter's split asked
+    /// for Pki-3 cases).
+    pub fn list(&self, set: SplitList) -> Result<&[String], SplitError> {
+        let (list, name) = match set {
+            SplitList::Bioimlab => (&self.bioimlab_val, "bioimlab_val"),
+            SplitList::Mfish => (&self.mfish_val, "mfish_val"),
+            SplitList::Pki3 => (&self.pki3_val_cases, "pki3_val_cases"),
+        };
         if list.is_empty() {
             return Err(SplitError {
                 path: self.path.clone(),
@@ -115,6 +120,17 @@ impl ValSplit {
         }
         Ok(list)
     }
+}
+
+/// The lists a [`ValSplit`] may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitList {
+    /// BioImLab spread stems.
+    Bioimlab,
+    /// M-FISH slide folders.
+    Mfish,
+    /// Pki-3 cases.
+    Pki3,
 }
 
 /// Evaluates segmentation on the BioImLab spreads (`<data>/bioimlab/metaphases`),
@@ -555,4 +571,31 @@ pub fn write_mfish_crops(
     }
     csv.flush()?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_gives_the_lists_it_holds_and_refuses_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segmenter_splits.json");
+        std::fs::write(
+            &path,
+            r#"{"bioimlab_val": ["original_1"], "mfish_val": []}"#,
+        )
+        .unwrap();
+        let split = ValSplit::read(&path).unwrap();
+        assert_eq!(split.list(SplitList::Bioimlab).unwrap(), ["original_1"]);
+        for set in [SplitList::Mfish, SplitList::Pki3] {
+            let e = split.list(set).unwrap_err().to_string();
+            assert!(
+                e.contains("segmenter_splits.json") && e.contains("has no"),
+                "{e}"
+            );
+        }
+        std::fs::write(&path, "not json").unwrap();
+        assert!(ValSplit::read(&path).is_err());
+    }
 }

@@ -12,6 +12,7 @@ use karyostation::domain::karyogram::edit::Edit;
 use karyostation::domain::modality::ModalityChoice;
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::review::SignOffRules;
+use karyostation::eval::SplitList;
 use karyostation::imageio::LoadLimits;
 use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier, select_segmenter};
 use karyostation::store::{OpenMode, SqliteCaseRepo, default_db_path};
@@ -1039,7 +1040,7 @@ fn run(cli: Cli) -> Result<usize> {
             let exclude = val_split
                 .map(|path| karyostation::eval::ValSplit::read(&path))
                 .transpose()?
-                .map(|s| s.units(&s.mfish_val, "mfish_val").map(<[String]>::to_vec))
+                .map(|s| s.list(SplitList::Mfish).map(<[String]>::to_vec))
                 .transpose()?
                 .unwrap_or_default();
             let n = karyostation::eval::write_mfish_crops(
@@ -1151,42 +1152,24 @@ fn run(cli: Cli) -> Result<usize> {
             let split = val_split
                 .map(|path| karyostation::eval::ValSplit::read(&path))
                 .transpose()?;
+            let units = |set| split.as_ref().map(|s| s.list(set)).transpose();
             let json = match set {
                 EvalSet::Bioimlab => serde_json::to_string_pretty(
                     &karyostation::eval::eval_bioimlab(
                         &p,
                         &data,
                         limit,
-                        split
-                            .as_ref()
-                            .map(|s| s.units(&s.bioimlab_val, "bioimlab_val"))
-                            .transpose()?,
+                        units(SplitList::Bioimlab)?,
                     )
                     .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Pki3 => serde_json::to_string_pretty(
-                    &karyostation::eval::eval_pki3(
-                        &p,
-                        &data,
-                        limit,
-                        split
-                            .as_ref()
-                            .map(|s| s.units(&s.pki3_val_cases, "pki3_val_cases"))
-                            .transpose()?,
-                    )
-                    .with_context(|| format!("reading {}", data.display()))?,
+                    &karyostation::eval::eval_pki3(&p, &data, limit, units(SplitList::Pki3)?)
+                        .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Mfish => serde_json::to_string_pretty(
-                    &karyostation::eval::eval_mfish(
-                        &p,
-                        &data,
-                        limit,
-                        split
-                            .as_ref()
-                            .map(|s| s.units(&s.mfish_val, "mfish_val"))
-                            .transpose()?,
-                    )
-                    .with_context(|| format!("reading {}", data.display()))?,
+                    &karyostation::eval::eval_mfish(&p, &data, limit, units(SplitList::Mfish)?)
+                        .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Synthetic {
                     count,

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use karyostation::eval::{eval_bioimlab, eval_pki3, eval_synthetic};
-use karyostation::pipeline::Pipeline;
+use karyostation::eval::{SplitList, ValSplit, eval_bioimlab, eval_pki3, eval_synthetic};
+use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier, select_segmenter};
 
 #[test]
 fn synthetic_spreads_are_found_classified_and_oriented() {
@@ -16,6 +16,33 @@ fn synthetic_spreads_are_found_classified_and_oriented() {
     assert!(s.segmentation.precision >= 0.85, "{s:#?}");
     assert!(s.classified_correctly >= 0.84, "{s:#?}");
     assert!(s.polarity_correct_of_found >= 0.90, "{s:#?}");
+}
+
+/// A learned model from `select_*`, or `None` (skip) when ONNX Runtime or
+/// the model cannot be had here; with `KARYOSTATION_REQUIRE_ORT` set (CI)
+/// that is a failure instead.
+fn learned<T, E: std::fmt::Display>(selected: Result<(T, Option<String>), E>) -> Option<T> {
+    match selected {
+        Ok((model, _)) => Some(model),
+        Err(e) => {
+            assert!(
+                std::env::var("KARYOSTATION_REQUIRE_ORT").is_err(),
+                "the learned model must load here: {e}"
+            );
+            eprintln!("skipped: {e}");
+            None
+        }
+    }
+}
+
+/// A split file of `models/train/`.
+fn split(name: &str) -> ValSplit {
+    ValSplit::read(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/train")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn shared_data() -> Option<PathBuf> {
@@ -85,29 +112,17 @@ fn mfish_training_crops_are_cut_labelled_and_listed() {
 #[test]
 fn learned_segmenter_on_the_held_out_bioimlab_spreads() {
     let Some(data) = shared_data() else { return };
-    let segmenter = match karyostation::pipeline::select_segmenter(
-        karyostation::pipeline::ModelChoice::Learned,
-    ) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            assert!(
-                std::env::var("KARYOSTATION_REQUIRE_ORT").is_err(),
-                "the learned segmenter must load here: {e}"
-            );
-            eprintln!("skipped: {e}");
-            return;
-        }
+    let Some(segmenter) = learned(select_segmenter(ModelChoice::Learned)) else {
+        return;
     };
-    let split = karyostation::eval::ValSplit::read(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/train/segmenter_splits.json"),
-    )
-    .unwrap();
+    let split = split("segmenter_splits.json");
+    let spreads = split.list(SplitList::Bioimlab).unwrap();
     let p = Pipeline {
         segmenter,
         ..Pipeline::default()
     };
-    let s = eval_bioimlab(&p, &data, None, Some(&split.bioimlab_val)).unwrap();
-    assert_eq!(s.spreads, split.bioimlab_val.len());
+    let s = eval_bioimlab(&p, &data, None, Some(spreads)).unwrap();
+    assert_eq!(s.spreads, spreads.len());
     // Measured 0.955 AP50, recall 97.6%, precision 95.4% (model card).
     assert!(
         s.ap50 >= 0.93 && s.recall >= 0.95 && s.precision >= 0.92,
@@ -122,28 +137,15 @@ fn learned_segmenter_on_the_held_out_bioimlab_spreads() {
 #[test]
 fn learned_classifier_on_the_held_out_pki3_cases() {
     let Some(data) = shared_data() else { return };
-    let classifier = match karyostation::pipeline::select_classifier(
-        karyostation::pipeline::ModelChoice::Learned,
-    ) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            assert!(
-                std::env::var("KARYOSTATION_REQUIRE_ORT").is_err(),
-                "the learned classifier must load here: {e}"
-            );
-            eprintln!("skipped: {e}");
-            return;
-        }
+    let Some(classifier) = learned(select_classifier(ModelChoice::Learned)) else {
+        return;
     };
-    let split = karyostation::eval::ValSplit::read(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("models/train/splits.json"),
-    )
-    .unwrap();
+    let split = split("splits.json");
     let p = Pipeline {
         classifier,
         ..Pipeline::default()
     };
-    let s = eval_pki3(&p, &data, None, Some(&split.pki3_val_cases)).unwrap();
+    let s = eval_pki3(&p, &data, None, Some(split.list(SplitList::Pki3).unwrap())).unwrap();
     assert!(s.crops > 3000, "{}", s.crops);
     assert!(
         s.accuracy_independent >= 0.95
