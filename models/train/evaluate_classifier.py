@@ -50,10 +50,10 @@ def second_look(sess, x, rel, prob):
     out = prob.copy()
     unc = np.nonzero(prob.max(1) < SECOND_LOOK_BELOW)[0]
     if len(unc) == 0:
-        return out, 0.0
+        return out
     turned = np.ascontiguousarray(x[unc][..., ::-1, ::-1])
     out[unc] = 0.5 * (out[unc] + softmax(run(sess, turned, rel[unc])[0]))
-    return out, len(unc) / len(prob)
+    return out
 
 
 def entropy_curve(prob, labels):
@@ -142,7 +142,7 @@ def main():
     logits, pol, emb = run(sess, x, rel)
     logits0, pol0, _ = run(sess, x, np.zeros_like(rel))
     prob1, prob0 = softmax(logits), softmax(logits0)
-    prob, _ = second_look(sess, x, rel, prob1)
+    prob = second_look(sess, x, rel, prob1)
     pred, pred0, pred1 = prob.argmax(1), prob0.argmax(1), prob1.argmax(1)
 
     # polarity: upright Pki-3 crops (p arm up) and the same crops rotated 180 degrees BEFORE preprocessing

@@ -69,6 +69,10 @@ const NOISE_FLOOR: f64 = 0.2;
 /// Allowance per path step in units of the noise level: steps costing more
 /// add to a segment's strength, cheaper ones subtract.
 const ALLOWANCE: f64 = 3.5;
+/// Fewest classified members from which [`rank_pairs`] trusts the cell's
+/// length scale (the expected length of each class); fewer, and segments
+/// are named through the ideogram alignment only.
+const MIN_MEMBERS_FOR_SCALE: usize = 10;
 /// Segments weaker than this are not reported.
 const MIN_SEGMENT_STRENGTH: f64 = 2.0;
 /// Width of the trend removed from profiles, in samples (about 300 ISCN
@@ -504,7 +508,8 @@ pub fn compare_pair_expecting(
                 (b_normal != on_b).then_some(if b_normal { nb } else { na })
             });
             let (first_band, last_band) = match normal_samples {
-                Some(normal) => scaled_band_names(ideo, range, normal),
+                // Distance from pter on the normal homolog's scale.
+                Some(normal) => bands_of_samples(ideo, range, normal),
                 None => band_names(ideo, to_ideo, range, n),
             };
             let bands = if first_band == last_band {
@@ -526,19 +531,17 @@ pub fn compare_pair_expecting(
     (score, segments)
 }
 
-/// The first and last band of samples `lo..=hi` of a homolog placed on a
-/// normal homolog of `normal` samples by their distance from pter (past
-/// qter: the last band).
-fn scaled_band_names(ideo: &Ideogram, (lo, hi): (usize, usize), normal: usize) -> (String, String) {
-    let unit = ideo.length() / normal.max(1) as f64;
-    let name = |pos: f64| {
-        ideo.band_at(pos)
+/// The first and last band of samples `lo..=hi` when the ideogram is cut
+/// into `samples` equal samples from pter (past qter: the last band). Sample
+/// centres, so a segment ending exactly on a band boundary does not pick up
+/// the next band.
+fn bands_of_samples(ideo: &Ideogram, (lo, hi): (usize, usize), samples: usize) -> (String, String) {
+    let unit = ideo.length() / samples.max(1) as f64;
+    let name = |k: usize| {
+        ideo.band_at((k as f64 + 0.5) * unit)
             .map_or_else(String::new, |b| b.name.clone())
     };
-    (
-        name((lo as f64 + 0.5) * unit),
-        name((hi as f64 + 0.5) * unit),
-    )
+    (name(lo), name(hi))
 }
 
 /// The first and last band that samples `lo..=hi` of a homolog map to
@@ -556,17 +559,7 @@ fn band_names(
         .collect();
     let j0 = mapped.iter().copied().min().unwrap_or(lo);
     let j1 = mapped.iter().copied().max().unwrap_or(hi);
-    let len = ideo.length();
-    let unit = len / n.max(1) as f64;
-    // Sample centres, so a segment ending exactly on a band boundary does
-    // not pick up the next band.
-    let pos0 = (j0 as f64 + 0.5) * unit;
-    let pos1 = (j1 as f64 + 0.5) * unit;
-    let name = |pos: f64| {
-        ideo.band_at(pos)
-            .map_or_else(String::new, |b| b.name.clone())
-    };
-    (name(pos0), name(pos1))
+    bands_of_samples(ideo, (j0, j1), n)
 }
 
 /// Compares the pair (the two lowest slots) of every class with at least two
@@ -579,7 +572,7 @@ pub fn rank_pairs(members: &[HomologMember<'_>], level: BandLevel) -> Vec<PairDi
     let total_rel: f64 = members.iter().map(|m| rel[m.class.index()]).sum();
     let total_len: usize = members.iter().map(|m| m.profile.len()).sum();
     let expected = |class: ChromosomeClass| {
-        (members.len() >= 10 && total_rel > 0.0)
+        (members.len() >= MIN_MEMBERS_FOR_SCALE && total_rel > 0.0)
             .then(|| rel[class.index()] * total_len as f64 / total_rel)
     };
     let mut out: Vec<PairDifference> = ChromosomeClass::all()
