@@ -12,7 +12,10 @@
 //!    skeleton branches, is cut by a watershed of its distance transform from
 //!    the thick cores of its parts; neighbouring pieces are merged back unless
 //!    the cut runs through a neck clearly narrower than both pieces (the
-//!    concavity check), so a single chromosome is not cut at its centromere.
+//!    concavity check), so a single chromosome is not cut at its centromere;
+//! 6. every piece is finally cut along a pale seam where two chromosomes lie
+//!    side by side (a thick object in the mask whose density falls apart
+//!    into two chromosome-sized seeds at a higher level).
 
 use crate::domain::geometry::{self, skeleton};
 use crate::domain::modality::Modality;
@@ -55,6 +58,9 @@ pub struct BuiltinParams {
     pub single_notch_depth: f64,
     /// ...when that cut is no longer than this fraction of the width.
     pub single_notch_length: f64,
+    /// Chromosomes lying side by side are cut along a pale seam at least
+    /// this many typical widths long.
+    pub seam_length: f64,
 }
 
 impl Default for BuiltinParams {
@@ -70,6 +76,7 @@ impl Default for BuiltinParams {
             notch_length_to_depth: 1.0,
             single_notch_depth: 0.9,
             single_notch_length: 1.4,
+            seam_length: 1.3,
         }
     }
 }
@@ -113,14 +120,28 @@ pub fn segment_with(
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
-    sort_components(components, w, h, params, separation, result)
+    let seams = Seams {
+        density: &flat,
+        level,
+    };
+    sort_components(components, w, h, params, separation, Some(seams), result)
+}
+
+/// The image a pale seam between chromosomes lying side by side is looked
+/// for in: the flattened, smoothed stain density and the level it was
+/// thresholded at.
+#[derive(Clone, Copy)]
+pub(crate) struct Seams<'a> {
+    pub density: &'a GrayImage,
+    pub level: u8,
 }
 
 /// Sorts candidate objects (whole-image regions) into chromosomes, debris and
 /// nuclei, learning the cell's scale from them, and cuts the ones that look
 /// like touching chromosomes: all candidates with [`Separation::All`], only
 /// those too large, too thick or branched for one chromosome with
-/// [`Separation::Suspicious`]. Shared by the built-in
+/// [`Separation::Suspicious`]; with `seams`, also along a pale seam between
+/// chromosomes lying side by side. Shared by the built-in
 /// segmenter and the learned one (`maps`), whose instances get the same
 /// debris and nucleus rules.
 pub(crate) fn sort_components(
@@ -129,6 +150,7 @@ pub(crate) fn sort_components(
     h: usize,
     params: &BuiltinParams,
     separate: Separation,
+    seams: Option<Seams<'_>>,
     mut result: Segmentation,
 ) -> Segmentation {
     // Learn the cell's scale from plausible objects.
@@ -186,6 +208,7 @@ pub(crate) fn sort_components(
         debris_area,
         max_area: 1.35 * largest_expected,
         params,
+        seams,
     };
     for (region, on_border) in candidates {
         let mut notes = Vec::new();
@@ -270,25 +293,9 @@ fn split_cluster(
         if cores.len() < 2 {
             continue;
         }
-        let mut markers = vec![0u32; w * h];
-        for (k, c) in cores.iter().enumerate() {
-            for (x, y) in c.pixels() {
-                markers[y * w + x] = k as u32 + 1;
-            }
-        }
-        let mut labels = watershed(mask, &dt, &markers);
-        merge_non_necks(&mut labels, &dt, w, h, cores.len(), debris_area, neck_ratio);
-        let mut by_label: Vec<Vec<(usize, usize)>> = vec![Vec::new(); cores.len() + 1];
-        for (i, &l) in labels.iter().enumerate() {
-            if l != 0 {
-                by_label[l as usize].push((region.bbox.x + i % w, region.bbox.y + i / w));
-            }
-        }
-        let found: Vec<Region> = by_label
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| Region::from_pixels(&p))
-            .collect();
+        let found = grow_seeds(region, &dt, &cores, |labels| {
+            merge_non_necks(labels, &dt, w, h, cores.len(), debris_area, neck_ratio);
+        });
         if found.len() > 1 {
             pieces = found;
             break;
@@ -316,6 +323,7 @@ struct SplitContext<'a> {
     /// Larger than the longest chromosome should be.
     max_area: f64,
     params: &'a BuiltinParams,
+    seams: Option<Seams<'a>>,
 }
 
 impl SplitContext<'_> {
@@ -337,9 +345,7 @@ impl SplitContext<'_> {
             min_depth: self.params.notch_depth,
             min_facing_depth: self.params.facing_notch_depth,
             max_length_to_depth: self.params.notch_length_to_depth,
-            min_piece_area: self
-                .debris_area
-                .max(2.0 * self.half_width * self.half_width),
+            min_piece_area: self.min_piece_area(),
             single_notch_depth: self.params.single_notch_depth,
             single_notch_length: self.params.single_notch_length,
         };
@@ -363,11 +369,115 @@ impl SplitContext<'_> {
             };
             unresolved |= parts.len() == 1 && (branched || too_thick);
             for part in parts {
-                out.extend(self.cut_along_axis(&part, 3));
+                for piece in self.cut_along_axis(&part, 3) {
+                    match self.split_at_seam(&piece) {
+                        Some(sides) => out.extend(sides),
+                        None => out.push(piece),
+                    }
+                }
             }
         }
         unresolved |= out.iter().any(|p| p.area() as f64 > self.max_area);
         (out, unresolved)
+    }
+
+    /// Two chromosomes lying side by side fuse into one object in the mask,
+    /// but the stain along the line where they meet is pale. Raises the
+    /// threshold inside the object step by step (twelfths of the way from
+    /// the mask's level to the object's peak); wherever the object falls
+    /// into two or more seeds larger than one dark band, grows them back
+    /// over the object by a watershed of the density. Two neighbouring
+    /// pieces stay apart only where their shared boundary is a seam: longer
+    /// than a cut across one chromosome could be (`seam_length` typical
+    /// widths), with both pieces a chromosome's size and width (not two
+    /// chromatids of one chromosome); the rest merge back, shortest
+    /// boundary first, so a pale band across a chromosome is never a cut.
+    /// The lowest level that leaves pieces apart wins.
+    fn split_at_seam(&self, region: &Region) -> Option<Vec<Region>> {
+        let seams = self.seams?;
+        let min_piece = self.min_piece_area();
+        if (region.area() as f64) < 2.0 * min_piece {
+            return None;
+        }
+        let (w, h) = (region.mask.width(), region.mask.height());
+        let (bx, by) = (region.bbox.x, region.bbox.y);
+        let local: Vec<f64> = (0..w * h)
+            .map(|i| {
+                if region.mask.data()[i] {
+                    f64::from(seams.density.at(bx + i % w, by + i / w))
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let peak = local.iter().copied().fold(0.0, f64::max);
+        let base = f64::from(seams.level);
+        let steps = 12;
+        // A seed is a good part of a chromosome, not one dark band.
+        let seed_area = 1.5 * self.debris_area;
+        for step in 1..steps {
+            let level = base + (peak - base) * step as f64 / steps as f64;
+            let core = Mask::from_vec(w, h, local.iter().map(|&d| d >= level).collect())?;
+            let seeds: Vec<Region> = connected_components(&core)
+                .into_iter()
+                .filter(|c| c.area() as f64 >= seed_area)
+                .collect();
+            if seeds.len() < 2 {
+                continue;
+            }
+            let pieces = grow_seeds(region, &local, &seeds, |labels| {
+                self.merge_unless_seam(labels, w, h, seeds.len());
+            });
+            if pieces.len() > 1 {
+                return Some(pieces);
+            }
+        }
+        None
+    }
+
+    /// Merges neighbouring labels, the shortest shared boundary first, until
+    /// every remaining one is a seam (see [`Self::split_at_seam`]) between
+    /// two pieces each a chromosome's size and width.
+    fn merge_unless_seam(&self, labels: &mut [u32], w: usize, h: usize, n: usize) {
+        let width = 2.0 * self.half_width;
+        let min_piece = self.min_piece_area();
+        loop {
+            let mut area = vec![0usize; n + 1];
+            for &l in labels.iter() {
+                area[l as usize] += 1;
+            }
+            let thick: Vec<f64> = (0..=n)
+                .map(|l| {
+                    if l == 0 || area[l] == 0 {
+                        return 0.0;
+                    }
+                    let data = labels.iter().map(|&v| v as usize == l).collect();
+                    Mask::from_vec(w, h, data).map_or(0.0, |m| max_distance(&m))
+                })
+                .collect();
+            let shared = shared_boundaries(labels, w, h);
+            // The weakest link first: the shortest boundary relative to a seam.
+            let weakest = shared
+                .iter()
+                .filter(|&(&(a, b), &len)| {
+                    let (a, b) = (a as usize, b as usize);
+                    let small = (area[a] as f64) < min_piece || (area[b] as f64) < min_piece;
+                    let thin = thick[a].min(thick[b]) < 0.6 * self.half_width;
+                    small || thin || (len as f64) < self.params.seam_length * width
+                })
+                .min_by_key(|&(_, &len)| len);
+            let Some((&(a, b), _)) = weakest else { return };
+            for l in labels.iter_mut() {
+                if *l == b {
+                    *l = a;
+                }
+            }
+        }
+    }
+
+    fn min_piece_area(&self) -> f64 {
+        self.debris_area
+            .max(2.0 * self.half_width * self.half_width)
     }
 
     /// Cuts an object too large for one chromosome across its medial axis
@@ -468,6 +578,68 @@ fn keep_main_piece(pixels: &[(usize, usize)]) -> Region {
     Region::from_pixels(&main)
 }
 
+/// Grows `seeds` (local regions of `region`'s mask, labelled 1.. in order)
+/// over the mask by a watershed of `height` (highest first), lets `merge`
+/// join labels, and returns the pieces left, in image coordinates.
+fn grow_seeds(
+    region: &Region,
+    height: &[f64],
+    seeds: &[Region],
+    merge: impl FnOnce(&mut [u32]),
+) -> Vec<Region> {
+    let (w, h) = (region.mask.width(), region.mask.height());
+    let mut markers = vec![0u32; w * h];
+    for (k, seed) in seeds.iter().enumerate() {
+        for (x, y) in seed.pixels() {
+            markers[y * w + x] = k as u32 + 1;
+        }
+    }
+    let mut labels = watershed(&region.mask, height, &markers);
+    merge(&mut labels);
+    let mut by_label: Vec<Vec<(usize, usize)>> = vec![Vec::new(); seeds.len() + 1];
+    for (i, &l) in labels.iter().enumerate() {
+        if l != 0 {
+            by_label[l as usize].push((region.bbox.x + i % w, region.bbox.y + i / w));
+        }
+    }
+    by_label
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| Region::from_pixels(&p))
+        .collect()
+}
+
+/// Shared boundary lengths (4-neighbour pixel pairs) between labels, keyed by
+/// the label pair, smaller first; 0 is the background.
+fn shared_boundaries(
+    labels: &[u32],
+    w: usize,
+    h: usize,
+) -> std::collections::BTreeMap<(u32, u32), usize> {
+    let mut shared = std::collections::BTreeMap::new();
+    for y in 0..h {
+        for x in 0..w {
+            let a = labels[y * w + x];
+            if a == 0 {
+                continue;
+            }
+            for j in [
+                (x + 1 < w).then(|| y * w + x + 1),
+                (y + 1 < h).then(|| (y + 1) * w + x),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let b = labels[j];
+                if b != 0 && b != a {
+                    *shared.entry((a.min(b), a.max(b))).or_default() += 1;
+                }
+            }
+        }
+    }
+    shared
+}
+
 /// Repeatedly merges the pair of adjacent labels whose shared boundary is
 /// widest relative to the narrower of the two (no neck between them), and
 /// absorbs pieces too small to be chromosomes into their widest neighbour.
@@ -487,28 +659,7 @@ fn merge_non_necks(
             area[l as usize] += 1;
             thick[l as usize] = thick[l as usize].max(dt[i]);
         }
-        // Shared boundary lengths between label pairs.
-        let mut shared = std::collections::BTreeMap::<(u32, u32), usize>::new();
-        for y in 0..h {
-            for x in 0..w {
-                let a = labels[y * w + x];
-                if a == 0 {
-                    continue;
-                }
-                for j in [
-                    (x + 1 < w).then(|| y * w + x + 1),
-                    (y + 1 < h).then(|| (y + 1) * w + x),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    let b = labels[j];
-                    if b != 0 && b != a {
-                        *shared.entry((a.min(b), a.max(b))).or_default() += 1;
-                    }
-                }
-            }
-        }
+        let shared = shared_boundaries(labels, w, h);
         let mut best: Option<((u32, u32), f64)> = None;
         for (&(a, b), &len) in &shared {
             let narrower = (2.0 * thick[a as usize])
@@ -600,6 +751,49 @@ mod tests {
             assert!(seg.objects.is_empty());
             assert!(!seg.warnings.is_empty());
         }
+    }
+
+    /// Pales a band across a vertical rod (rows `y0..y1` of columns `x0..=x1`).
+    fn pale(img: &mut GrayImage, x0: i64, x1: i64, y0: i64, y1: i64, value: u8) {
+        for y in y0..y1 {
+            for x in x0..=x1 {
+                if img.get(x, y).is_some_and(|v| v > value) {
+                    img.set(x, y, value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rods_side_by_side_are_cut_along_the_pale_seam_and_pale_bands_are_not() {
+        let mut img = GrayImage::new(260, 160, 10);
+        for k in 0..6 {
+            let x = 10.0 + k as f64 * 22.0;
+            draw_rod(&mut img, x, 110.0, x + 4.0, 150.0, 4.0);
+        }
+        // Two rods touching along their length; the line where they meet is pale.
+        draw_rod(&mut img, 30.0, 15.0, 30.0, 55.0, 4.0);
+        draw_rod(&mut img, 39.0, 20.0, 39.0, 60.0, 4.0);
+        pale(&mut img, 34, 35, 0, 100, 100);
+        // One long rod with pale bands across it.
+        draw_rod(&mut img, 120.0, 15.0, 120.0, 85.0, 4.0);
+        for y0 in [25, 38, 51, 64] {
+            pale(&mut img, 110, 130, y0, y0 + 3, 60);
+        }
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
+        let within = |x0: usize, x1: usize| {
+            seg.objects
+                .iter()
+                .filter(|o| (x0..x1).contains(&(o.region.centroid().0 as usize)))
+                .filter(|o| o.region.centroid().1 < 100.0)
+                .map(|o| o.region.area())
+                .collect::<Vec<_>>()
+        };
+        let pair = within(15, 60);
+        assert_eq!(pair.len(), 2, "side by side: {pair:?}");
+        assert!(pair.iter().all(|&a| a > 250), "{pair:?}");
+        let banded = within(100, 140);
+        assert_eq!(banded.len(), 1, "banded rod: {banded:?}");
     }
 
     #[test]

@@ -217,7 +217,15 @@ pub fn instances_from_maps(
         .collect();
     regions.extend(connected_components(&unreached));
 
-    let mut result = sort_components(regions, w, h, &params.builtin, params.separation, result);
+    let mut result = sort_components(
+        regions,
+        w,
+        h,
+        &params.builtin,
+        params.separation,
+        None,
+        result,
+    );
     for object in &mut result.objects {
         let pixels = object.region.pixels();
         let mean = pixels
