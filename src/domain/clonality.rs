@@ -20,8 +20,11 @@
 //!    `47,XXY` has the key `+X`, as `47,XY,+X` does).
 //! 4. A key is clonal when enough cells carry it (losses 3, everything else
 //!    2). A cell's clonal signature is its clonal keys; cells with the same
-//!    non-empty signature form a clone. Cells with no key at all form the
-//!    normal line. Cells with only non-clonal keys are non-clonal cells.
+//!    non-empty signature form a clone. A clone needs two cells: a cell
+//!    alone with its signature joins the most specific clone whose signature
+//!    is part of its own (its further changes are then non-clonal in it),
+//!    else it is in no clone. Cells with no key at all form the normal line.
+//!    Cells with only non-clonal keys are non-clonal cells.
 //! 5. Each clone is written from one of its cells (the one with the fewest
 //!    non-clonal keys, then the first), with non-clonal changes removed and
 //!    the count and sex chromosomes adjusted. Abnormal clones come first,
@@ -209,20 +212,41 @@ pub fn assess_cells(cells: &[CellInput]) -> CaseKaryotype {
         }
     }
 
-    let mut clone_of_cell: BTreeMap<usize, String> = BTreeMap::new();
+    // A clone is at least two cells: a cell alone with its signature joins
+    // the most specific clone whose signature is part of its own; without
+    // one it belongs to no clone.
+    let singles: Vec<Vec<Key>> = groups
+        .iter()
+        .filter(|(_, members)| members.len() < 2)
+        .map(|(signature, _)| signature.clone())
+        .collect();
+    for signature in singles {
+        let members = groups.remove(&signature).unwrap_or_default();
+        let parent = groups
+            .iter_mut()
+            .filter(|(s, m)| m.len() >= 2 && s.iter().all(|k| signature.contains(k)))
+            .max_by_key(|(s, m)| (s.len(), m.len()));
+        if let Some((_, parent)) = parent {
+            parent.extend(members);
+            parent.sort_unstable();
+        }
+    }
+
+    let mut clone_of_cell: BTreeMap<usize, (String, BTreeSet<Key>)> = BTreeMap::new();
     let mut clones: Vec<(CellLine, CellLineSummary)> = Vec::new();
-    for members in groups.values() {
+    for (signature, members) in &groups {
+        let signature: BTreeSet<Key> = signature.iter().cloned().collect();
         let Some(&rep) = members
             .iter()
-            .min_by_key(|&&i| (parsed[i].keys().difference(&clonal).count(), i))
+            .min_by_key(|&&i| (parsed[i].keys().difference(&signature).count(), i))
         else {
             continue;
         };
-        let line = clone_line(&parsed[rep], &clonal, &expected);
+        let line = clone_line(&parsed[rep], &signature, &expected);
         let karyotype = line_text(&line);
         let changes = line.changes.iter().map(ToString::to_string).collect();
         for &i in members {
-            clone_of_cell.insert(i, karyotype.clone());
+            clone_of_cell.insert(i, (karyotype.clone(), signature.clone()));
         }
         clones.push((
             line,
@@ -262,8 +286,11 @@ pub fn assess_cells(cells: &[CellInput]) -> CaseKaryotype {
         });
     }
 
+    let none = BTreeSet::new();
     for (i, cell) in parsed.iter().enumerate() {
-        let extra: BTreeSet<Key> = cell.keys().difference(&clonal).cloned().collect();
+        let in_clone = clone_of_cell.get(&i);
+        let signature = in_clone.map_or(&none, |(_, s)| s);
+        let extra: BTreeSet<Key> = cell.keys().difference(signature).cloned().collect();
         if extra.is_empty() {
             continue;
         }
@@ -282,7 +309,7 @@ pub fn assess_cells(cells: &[CellInput]) -> CaseKaryotype {
             label: cell.input.label.clone(),
             karyotype: cell.input.karyotype.clone(),
             changes,
-            in_clone: clone_of_cell.get(&i).cloned(),
+            in_clone: in_clone.map(|(karyotype, _)| karyotype.clone()),
         });
     }
 
@@ -428,15 +455,19 @@ fn net(change: &Change) -> i64 {
     }
 }
 
-/// The line of a clone, written from one of its cells: non-clonal changes
-/// removed, sex chromosomes put back where their difference is not clonal,
+/// The line of a clone, written from one of its cells: changes outside the
+/// clone's signature removed, sex chromosomes put back where their difference is not clonal,
 /// the count adjusted to match.
-fn clone_line(cell: &ParsedCell, clonal: &BTreeSet<Key>, expected: &[SexChromosome]) -> CellLine {
+fn clone_line(
+    cell: &ParsedCell,
+    signature: &BTreeSet<Key>,
+    expected: &[SexChromosome],
+) -> CellLine {
     let mut line = cell.line.clone();
     let mut delta: i64 = 0;
     let mut kept = Vec::new();
     for (change, key) in cell.line.changes.iter().zip(&cell.change_keys) {
-        if clonal.contains(key) {
+        if signature.contains(key) {
             kept.push(change.clone());
         } else {
             delta -= net(change);
@@ -445,7 +476,7 @@ fn clone_line(cell: &ParsedCell, clonal: &BTreeSet<Key>, expected: &[SexChromoso
     line.changes = kept;
     if let Base::Sex(Sex::Listed(list)) = &mut line.base {
         for (key, kind) in &cell.sex_keys {
-            if clonal.contains(key) {
+            if signature.contains(key) {
                 continue;
             }
             let s = if key.0.ends_with('Y') {
@@ -535,6 +566,24 @@ mod tests {
         assert_eq!(r.non_clonal[0].label, "cell 20");
         assert_eq!(r.non_clonal[0].changes, vec!["+8"]);
         assert_eq!(r.non_clonal[0].in_clone, None);
+    }
+
+    #[test]
+    fn a_cell_alone_with_its_clonal_changes_is_no_clone_of_one() {
+        let r = proposed(&[("47,XY,+21", 3), ("48,XY,+8,+21", 1), ("48,XY,+8,+13", 1)]);
+        // +8 is in two cells, but no two cells share +8 alone.
+        assert!(
+            r.clones.iter().all(|c| c.cells.len() >= 2),
+            "{:?}",
+            r.clones
+        );
+        assert_eq!(r.proposed.as_deref(), Some("47,XY,+21[4]"));
+        let folded = r.non_clonal.iter().find(|c| c.label == "cell 4").unwrap();
+        assert_eq!(folded.in_clone.as_deref(), Some("47,XY,+21"));
+        assert_eq!(folded.changes, ["+8"]);
+        let alone = r.non_clonal.iter().find(|c| c.label == "cell 5").unwrap();
+        assert_eq!(alone.in_clone, None);
+        assert_eq!(alone.changes, ["+8", "+13"]);
     }
 
     #[test]
