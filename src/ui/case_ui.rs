@@ -49,9 +49,19 @@ pub fn case_ui(
             let flagged: u32 = case.metaphases.iter().map(|m| m.unresolved_flags).sum();
             ui.label(format!("unresolved uncertain objects: {flagged}"));
             ui.separator();
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                case_karyotype_ui(ui, state, form, commands);
-            });
+            // The case karyotype and its sign-off stay in sight however long
+            // the clonality list grows.
+            egui::Panel::bottom("case-sign-off")
+                .resizable(false)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("case-sign-off")
+                        .max_height(ui.ctx().content_rect().height() * 0.35)
+                        .show(ui, |ui| case_sign_off_ui(ui, state, form, commands));
+                });
+            egui::ScrollArea::vertical()
+                .id_salt("clonality")
+                .show(ui, |ui| clonality_ui(ui, state));
         });
     egui::CentralPanel::default().show(ui, |ui| {
         if case.metaphases.is_empty() && case.failed_imports.is_empty() {
@@ -140,17 +150,9 @@ pub fn case_ui(
     });
 }
 
-/// The case karyotype: cells counted and analysed, the clones, the normal
-/// line, single abnormal cells, the proposal, sign-off and amendments.
-fn case_karyotype_ui(
-    ui: &mut egui::Ui,
-    state: &AppState,
-    form: &mut SignOffForm,
-    commands: &mut Vec<AppCommand>,
-) {
-    let Some(case) = &state.case else {
-        return;
-    };
+/// The clonality assessment: cells with a karyotype, the clones, the normal
+/// line, single abnormal cells and the proposed case karyotype.
+fn clonality_ui(ui: &mut egui::Ui, state: &AppState) {
     let k = &state.assessment;
     ui.label(RichText::new("Clonality").strong());
     ui.label(format!(
@@ -185,9 +187,24 @@ fn case_karyotype_ui(
     }
     ui.label(format!(
         "proposed: {}",
-        k.proposed.as_deref().unwrap_or("no cell karyotypes yet")
+        match &k.proposed {
+            Some(p) => p.as_str(),
+            None if k.counted == 0 => "no cell karyotypes yet",
+            None => "none: no clone and no normal cell",
+        }
     ));
-    ui.separator();
+}
+
+/// The recorded case karyotype, its sign-off, amendments and versions.
+fn case_sign_off_ui(
+    ui: &mut egui::Ui,
+    state: &AppState,
+    form: &mut SignOffForm,
+    commands: &mut Vec<AppCommand>,
+) {
+    let Some(case) = &state.case else {
+        return;
+    };
     let s = &case.summary;
     ui.label(RichText::new("Case karyotype").strong());
     ui.label(if s.karyotype.is_empty() {
