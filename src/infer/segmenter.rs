@@ -11,7 +11,7 @@ use crate::domain::modality::{Modality, density};
 use crate::domain::ports::{ModelInfo, SegmentationError, Segmenter};
 use crate::domain::raster::GrayImage;
 use crate::domain::segmentation::Segmentation;
-use crate::domain::segmentation::builtin::{Separation, segment_with};
+use crate::domain::segmentation::builtin::{Separation, Stain, segment_stain};
 use crate::domain::segmentation::maps::{
     MapParams, ProbabilityMaps, add_uncovered_rejects, instances_from_maps,
 };
@@ -243,12 +243,15 @@ impl Segmenter for OnnxSegmenter {
         };
         let density = density(gray, modality);
         let maps = self.maps(&density).map_err(|e| failed(e.to_string()))?;
-        let mut result =
-            instances_from_maps(&maps, &self.params).map_err(|e| failed(e.to_string()))?;
+        let stain = Stain::of(&density, modality, &self.params.builtin).ok();
+        let mut result = instances_from_maps(&maps, &self.params, stain.as_ref())
+            .map_err(|e| failed(e.to_string()))?;
         // What the model left as background but a classical pass sets aside
         // (a nucleus, debris) is still listed with its reason.
-        let classical = segment_with(&density, modality, &self.params.builtin, Separation::Never);
-        add_uncovered_rejects(&mut result, classical);
+        if let Some(stain) = &stain {
+            let classical = segment_stain(stain, &self.params.builtin, Separation::Never);
+            add_uncovered_rejects(&mut result, classical);
+        }
         Ok(result)
     }
 }

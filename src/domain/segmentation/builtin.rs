@@ -93,47 +93,69 @@ pub fn segment_with(
     params: &BuiltinParams,
     separation: Separation,
 ) -> Segmentation {
-    let (w, h) = (density.width(), density.height());
-    let mut result = Segmentation::default();
-    if w < 3 || h < 3 {
-        result.warnings.push("image too small to segment".into());
-        return result;
+    match Stain::of(density, modality, params) {
+        Ok(stain) => segment_stain(&stain, params, separation),
+        Err(warning) => Segmentation {
+            warnings: vec![warning.into()],
+            ..Segmentation::default()
+        },
     }
-    let block = (w.min(h) / 8).max(32);
-    let flat = blur5(&flatten_background(density, block));
-    let hist = histogram(&flat);
-    let otsu = otsu_threshold(&hist);
-    // A flat image (no contrast) has no objects.
-    let max_level = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
-    if max_level < 12 || otsu < 4 {
-        result
-            .warnings
-            .push("no chromosomes found: the image has no contrast".into());
-        return result;
-    }
-    let scale = match modality {
-        Modality::Brightfield => params.threshold_scale_brightfield,
-        Modality::Fluorescence => params.threshold_scale_fluorescence,
-    };
-    let level = ((f64::from(otsu) * scale).round() as u8).max(3);
-    let mask = threshold(&flat, level);
+}
+
+/// [`segment_with`] from the stain already worked out.
+pub fn segment_stain(
+    stain: &Stain,
+    params: &BuiltinParams,
+    separation: Separation,
+) -> Segmentation {
+    let (w, h) = (stain.flat.width(), stain.flat.height());
+    let mask = threshold(&stain.flat, stain.level);
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
-    let seams = Seams {
-        density: &flat,
-        level,
-    };
-    sort_components(components, w, h, params, separation, Some(seams), result)
+    let result = Segmentation::default();
+    sort_components(components, w, h, params, separation, Some(stain), result)
 }
 
-/// The image a pale seam between chromosomes lying side by side is looked
-/// for in: the flattened, smoothed stain density and the level it was
-/// thresholded at.
-#[derive(Clone, Copy)]
-pub(crate) struct Seams<'a> {
-    pub density: &'a GrayImage,
+/// The stain the built-in segmenter thresholds, also where a pale seam
+/// between chromosomes lying side by side is looked for: the density with
+/// its background flattened and smoothed, and the level chromosomes start at.
+#[derive(Debug, Clone)]
+pub struct Stain {
+    pub flat: GrayImage,
     pub level: u8,
+}
+
+impl Stain {
+    /// The stain of a density image (chromosomes high).
+    ///
+    /// # Errors
+    /// A warning to show when the image is too small or has no contrast.
+    pub fn of(
+        density: &GrayImage,
+        modality: Modality,
+        params: &BuiltinParams,
+    ) -> Result<Self, &'static str> {
+        let (w, h) = (density.width(), density.height());
+        if w < 3 || h < 3 {
+            return Err("image too small to segment");
+        }
+        let block = (w.min(h) / 8).max(32);
+        let flat = blur5(&flatten_background(density, block));
+        let hist = histogram(&flat);
+        let otsu = otsu_threshold(&hist);
+        // A flat image (no contrast) has no objects.
+        let max_level = hist.iter().rposition(|&c| c > 0).unwrap_or(0);
+        if max_level < 12 || otsu < 4 {
+            return Err("no chromosomes found: the image has no contrast");
+        }
+        let scale = match modality {
+            Modality::Brightfield => params.threshold_scale_brightfield,
+            Modality::Fluorescence => params.threshold_scale_fluorescence,
+        };
+        let level = ((f64::from(otsu) * scale).round() as u8).max(3);
+        Ok(Self { flat, level })
+    }
 }
 
 /// Sorts candidate objects (whole-image regions) into chromosomes, debris and
@@ -150,7 +172,7 @@ pub(crate) fn sort_components(
     h: usize,
     params: &BuiltinParams,
     separate: Separation,
-    seams: Option<Seams<'_>>,
+    seams: Option<&Stain>,
     mut result: Segmentation,
 ) -> Segmentation {
     // Learn the cell's scale from plausible objects.
@@ -218,6 +240,10 @@ pub(crate) fn sort_components(
         let (pieces, unresolved) = match separate {
             Separation::All => ctx.separate(&region),
             Separation::Suspicious if ctx.suspicious(&region) => ctx.separate(&region),
+            Separation::Seams => match ctx.split_at_seam(&region) {
+                Some(pieces) => (pieces, false),
+                None => (vec![region.clone()], false),
+            },
             _ => (vec![region.clone()], false),
         };
         if pieces.len() > 1 {
@@ -307,8 +333,12 @@ fn split_cluster(
 /// Which candidate objects [`sort_components`] tries to cut apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Separation {
-    /// None: the objects are final (a learned segmenter drew them).
+    /// None: the objects are final.
     Never,
+    /// Only chromosomes lying side by side, along the pale seam between
+    /// them, when the stain is given (the learned segmenter's instances:
+    /// its maps separate most touching chromosomes, not all of these).
+    Seams,
     /// Those too large, too thick or branched for one chromosome.
     Suspicious,
     /// Every one (the classical segmenter: touching chromosomes are one
@@ -323,7 +353,7 @@ struct SplitContext<'a> {
     /// Larger than the longest chromosome should be.
     max_area: f64,
     params: &'a BuiltinParams,
-    seams: Option<Seams<'a>>,
+    seams: Option<&'a Stain>,
 }
 
 impl SplitContext<'_> {
@@ -404,7 +434,7 @@ impl SplitContext<'_> {
         let local: Vec<f64> = (0..w * h)
             .map(|i| {
                 if region.mask.data()[i] {
-                    f64::from(seams.density.at(bx + i % w, by + i / w))
+                    f64::from(seams.flat.at(bx + i % w, by + i / w))
                 } else {
                     0.0
                 }

@@ -14,15 +14,17 @@
 //!    added to every instance that borders it.
 //! 4. The instances then pass through the built-in segmenter's rules
 //!    ([`sort_components`]): debris and interphase nuclei are set aside with
-//!    their reason, and, if asked, objects that still look like touching
-//!    chromosomes are cut by the classical separation.
+//!    their reason, and chromosomes lying side by side that the model left
+//!    as one object are cut along the pale seam between them (by default;
+//!    `MapParams::separation` may ask for more of the classical separation
+//!    or none).
 //!    The score of an instance is the built-in score times its mean chromosome
 //!    probability, so a shaky object ranks low.
 
 use crate::domain::raster::{Mask, Region};
 
 use super::Segmentation;
-use super::builtin::{BuiltinParams, Separation, sort_components};
+use super::builtin::{BuiltinParams, Separation, Stain, sort_components};
 use super::components::{connected_components, neighbours4, watershed};
 
 /// Per-pixel probabilities from a segmentation model, row-major, one plane
@@ -61,7 +63,7 @@ impl Default for MapParams {
             boundary_level: 0.5,
             overlap_level: 0.5,
             min_seed_px: 15,
-            separation: Separation::Never,
+            separation: Separation::Seams,
             builtin: BuiltinParams::default(),
         }
     }
@@ -105,13 +107,17 @@ impl ProbabilityMaps {
     }
 }
 
-/// Turns probability maps into a segmentation (see the module notes).
+/// Turns probability maps into a segmentation (see the module notes). With
+/// the `stain` of the image, objects may still be cut as
+/// `params.separation` says (by default only along a pale seam between
+/// chromosomes lying side by side).
 ///
 /// # Errors
 /// When the maps are malformed ([`ProbabilityMaps::validate`]).
 pub fn instances_from_maps(
     maps: &ProbabilityMaps,
     params: &MapParams,
+    stain: Option<&Stain>,
 ) -> Result<Segmentation, MapsError> {
     maps.validate()?;
     let (w, h) = (maps.width, maps.height);
@@ -223,7 +229,7 @@ pub fn instances_from_maps(
         h,
         &params.builtin,
         params.separation,
-        None,
+        stain,
         result,
     );
     for object in &mut result.objects {
@@ -380,7 +386,7 @@ mod tests {
         let c = rect(50, 30, 40, 8);
         let d = rect(66, 14, 8, 40);
         let maps = maps_of(100, 70, &[a.clone(), b.clone(), c.clone(), d.clone()]);
-        let seg = instances_from_maps(&maps, &MapParams::default()).unwrap();
+        let seg = instances_from_maps(&maps, &MapParams::default(), None).unwrap();
         assert_eq!(seg.objects.len(), 4, "{:?}", seg.warnings);
         for truth in [&a, &b, &c, &d] {
             let t = Region::from_pixels(truth);
@@ -399,22 +405,22 @@ mod tests {
     #[test]
     fn empty_and_malformed_maps() {
         let empty = maps_of(40, 30, &[]);
-        let seg = instances_from_maps(&empty, &MapParams::default()).unwrap();
+        let seg = instances_from_maps(&empty, &MapParams::default(), None).unwrap();
         assert!(seg.objects.is_empty() && !seg.warnings.is_empty());
         let mut short = empty.clone();
         short.boundary.pop();
         assert!(matches!(
-            instances_from_maps(&short, &MapParams::default()),
+            instances_from_maps(&short, &MapParams::default(), None),
             Err(MapsError::WrongSize { .. })
         ));
         let mut nan = empty;
         nan.chromosome[3] = f32::NAN;
         assert_eq!(
-            instances_from_maps(&nan, &MapParams::default()),
+            instances_from_maps(&nan, &MapParams::default(), None),
             Err(MapsError::NotProbabilities)
         );
         let tiny = maps_of(2, 2, &[]);
-        assert!(instances_from_maps(&tiny, &MapParams::default()).is_ok());
+        assert!(instances_from_maps(&tiny, &MapParams::default(), None).is_ok());
     }
 
     #[test]
@@ -423,7 +429,7 @@ mod tests {
         for v in &mut maps.boundary {
             *v = 0.9;
         }
-        let seg = instances_from_maps(&maps, &MapParams::default()).unwrap();
+        let seg = instances_from_maps(&maps, &MapParams::default(), None).unwrap();
         let kept = seg.objects.len() + seg.rejected.len();
         assert_eq!(kept, 1, "{seg:?}");
     }
@@ -432,7 +438,7 @@ mod tests {
     fn classical_rejects_the_model_left_as_background_are_listed() {
         use crate::domain::segmentation::{RejectReason, RejectedObject};
         let maps = maps_of(100, 70, &[rect(10, 10, 8, 40)]);
-        let mut learned = instances_from_maps(&maps, &MapParams::default()).unwrap();
+        let mut learned = instances_from_maps(&maps, &MapParams::default(), None).unwrap();
         let reject = |x, y, w, h, reason| RejectedObject {
             region: Region::from_pixels(&rect(x, y, w, h)),
             reason,
@@ -451,5 +457,46 @@ mod tests {
             vec![RejectReason::Nucleus],
             "the covered speck is not added"
         );
+    }
+
+    #[test]
+    fn a_pair_the_model_left_whole_is_cut_along_its_pale_seam() {
+        use crate::domain::modality::Modality;
+        use crate::domain::raster::GrayImage;
+        // The model drew two bars lying side by side as one instance; four
+        // single bars give the cell its scale.
+        let (a, b) = (rect(10, 10, 8, 40), rect(18, 12, 8, 36));
+        let mut instances = vec![[a.clone(), b.clone()].concat()];
+        instances.extend((0..4).map(|k| rect(40 + 12 * k, 14, 8, 36)));
+        let maps = maps_of(100, 70, &instances);
+        let mut img = GrayImage::new(100, 70, 10);
+        for &(x, y) in instances.iter().flatten() {
+            let seam = x == 17 || x == 18;
+            img.set(x as i64, y as i64, if seam { 90 } else { 180 });
+        }
+        let stain = Stain::of(&img, Modality::Fluorescence, &BuiltinParams::default()).unwrap();
+        let objects_near_the_pair = |seg: &Segmentation| {
+            seg.objects
+                .iter()
+                .filter(|o| o.region.centroid().0 < 30.0)
+                .count()
+        };
+        let seg = instances_from_maps(&maps, &MapParams::default(), Some(&stain)).unwrap();
+        assert_eq!(objects_near_the_pair(&seg), 2, "{:?}", seg.warnings);
+        for truth in [&a, &b] {
+            let t = Region::from_pixels(truth);
+            let best = seg
+                .objects
+                .iter()
+                .map(|o| o.region.iou(&t))
+                .fold(0.0, f64::max);
+            assert!(best > 0.8, "best IoU {best}");
+        }
+        let never = MapParams {
+            separation: Separation::Never,
+            ..MapParams::default()
+        };
+        let seg = instances_from_maps(&maps, &never, Some(&stain)).unwrap();
+        assert_eq!(objects_near_the_pair(&seg), 1);
     }
 }
