@@ -208,9 +208,10 @@ def card(m, reproduce):
         L.append("")
     L.append("## Limitations\n")
     L.append("- The settings of the map-to-instance step (`MapParams` in `src/domain/segmentation/maps.rs`: "
-             "chromosome and boundary levels 0.5, smallest seed 15 px, no classical separation afterwards) were "
-             "chosen on these validation spreads among five settings (boundary level 0.4/0.5, smallest seed 6/15 px, "
-             "classical separation never/suspicious/all), so the validation figures are slightly optimistic.\n"
+             "chromosome and boundary levels 0.5, smallest seed 15 px, afterwards only the cut along a pale seam "
+             "between chromosomes lying side by side) were chosen on these validation spreads among six settings "
+             "(boundary level 0.4/0.5, smallest seed 6/15 px, classical separation never/seams/suspicious/all), "
+             "so the validation figures are slightly optimistic.\n"
              "- On the synthetic G-band spreads of KaryoStation's own generator (never seen in training) it finds "
              "fewer chromosomes than the classical segmenter; real G-band spreads were seen only as composites of "
              "Pki-3 karyogram crops, so check it on your own G-band spreads (`--segmenter builtin` keeps the "
