@@ -330,6 +330,10 @@ fn split_cluster(
     pieces
 }
 
+/// More seeds than this at one level are bands, not chromosomes lying side
+/// by side (see `SplitContext::split_at_seam`).
+const MAX_SEAM_SEEDS: usize = 6;
+
 /// Which candidate objects [`sort_components`] tries to cut apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Separation {
@@ -426,7 +430,10 @@ impl SplitContext<'_> {
     fn split_at_seam(&self, region: &Region) -> Option<Vec<Region>> {
         let seams = self.seams?;
         let min_piece = self.min_piece_area();
-        if (region.area() as f64) < 2.0 * min_piece {
+        // Two chromosomes side by side are never larger than two of the
+        // longest; a larger object is a cluster this cut cannot resolve.
+        let area = region.area() as f64;
+        if area < 2.0 * min_piece || area > 2.0 * self.max_area {
             return None;
         }
         let (w, h) = (region.mask.width(), region.mask.height());
@@ -455,6 +462,10 @@ impl SplitContext<'_> {
             if seeds.len() < 2 {
                 continue;
             }
+            if seeds.len() > MAX_SEAM_SEEDS {
+                // Past the level of whole chromosomes: only bands now.
+                break;
+            }
             let pieces = grow_seeds(region, &local, &seeds, |labels| {
                 self.merge_unless_seam(labels, w, h, seeds.len());
             });
@@ -471,20 +482,24 @@ impl SplitContext<'_> {
     fn merge_unless_seam(&self, labels: &mut [u32], w: usize, h: usize, n: usize) {
         let width = 2.0 * self.half_width;
         let min_piece = self.min_piece_area();
+        let thickness = |labels: &[u32], l: usize| {
+            let data = labels.iter().map(|&v| v as usize == l).collect();
+            Mask::from_vec(w, h, data).map_or(0.0, |m| max_distance(&m))
+        };
+        let mut area = vec![0usize; n + 1];
+        for &l in labels.iter() {
+            area[l as usize] += 1;
+        }
+        let mut thick: Vec<f64> = (0..=n)
+            .map(|l| {
+                if l == 0 || area[l] == 0 {
+                    0.0
+                } else {
+                    thickness(labels, l)
+                }
+            })
+            .collect();
         loop {
-            let mut area = vec![0usize; n + 1];
-            for &l in labels.iter() {
-                area[l as usize] += 1;
-            }
-            let thick: Vec<f64> = (0..=n)
-                .map(|l| {
-                    if l == 0 || area[l] == 0 {
-                        return 0.0;
-                    }
-                    let data = labels.iter().map(|&v| v as usize == l).collect();
-                    Mask::from_vec(w, h, data).map_or(0.0, |m| max_distance(&m))
-                })
-                .collect();
             let shared = shared_boundaries(labels, w, h);
             // The weakest link first: the shortest boundary relative to a seam.
             let weakest = shared
@@ -502,6 +517,10 @@ impl SplitContext<'_> {
                     *l = a;
                 }
             }
+            let (a, b) = (a as usize, b as usize);
+            area[a] += std::mem::take(&mut area[b]);
+            thick[b] = 0.0;
+            thick[a] = thickness(labels, a);
         }
     }
 
