@@ -218,10 +218,10 @@ pub(crate) fn sort_components(
                 reason: RejectReason::Nucleus,
             });
         } else {
-            candidates.push((region, on_border));
+            candidates.push((region, on_border, max_dt));
         }
     }
-    let total_area: f64 = candidates.iter().map(|(r, _)| r.area() as f64).sum();
+    let total_area: f64 = candidates.iter().map(|(r, _, _)| r.area() as f64).sum();
     // Chromosome 1 is about 4.2% of a diploid cell's chromosome length.
     let largest_expected = 0.0422 * total_area.max(46.0 * median_area);
 
@@ -232,14 +232,16 @@ pub(crate) fn sort_components(
         params,
         seams,
     };
-    for (region, on_border) in candidates {
+    for (region, on_border, max_dt) in candidates {
         let mut notes = Vec::new();
         if on_border {
             notes.push(SegmentNote::TouchesBorder);
         }
         let (pieces, unresolved) = match separate {
-            Separation::All => ctx.separate(&region),
-            Separation::Suspicious if ctx.suspicious(&region) => ctx.separate(&region),
+            Separation::All => ctx.separate(&region, max_dt),
+            Separation::Suspicious if ctx.suspicious(&region, max_dt) => {
+                ctx.separate(&region, max_dt)
+            }
             Separation::Seams => match ctx.split_at_seam(&region) {
                 Some(pieces) => (pieces, false),
                 None => (vec![region.clone()], false),
@@ -330,6 +332,11 @@ fn split_cluster(
     pieces
 }
 
+/// An object whose distance transform reaches this many typical
+/// half-widths is a blob, not touching chromosomes (see
+/// `SplitContext::separate`).
+const BLOB_HALF_WIDTHS: f64 = 6.0;
+
 /// More seeds than this at one level are bands, not chromosomes lying side
 /// by side (see `SplitContext::split_at_seam`).
 const MAX_SEAM_SEEDS: usize = 6;
@@ -362,18 +369,25 @@ struct SplitContext<'a> {
 
 impl SplitContext<'_> {
     /// Too large, too thick or branched for one chromosome.
-    fn suspicious(&self, region: &Region) -> bool {
+    fn suspicious(&self, region: &Region, max_dt: f64) -> bool {
         (region.area() as f64) > self.max_area
-            || max_distance(&region.mask) > 1.8 * self.half_width
+            || max_dt > 1.8 * self.half_width
             || skeleton::significant_junctions(
                 &skeleton::thin(&region.mask),
                 (3.0 * self.half_width).round() as usize,
             ) > 0
     }
 
-    /// Splits a component into chromosomes. Returns the pieces and whether
+    /// Splits a component (`max_dt`: the peak of its distance transform)
+    /// into chromosomes. Returns the pieces and whether
     /// the component still looks like a cluster that could not be cut.
-    fn separate(&self, region: &Region) -> (Vec<Region>, bool) {
+    fn separate(&self, region: &Region, max_dt: f64) -> (Vec<Region>, bool) {
+        // A blob many chromosome widths thick (stain, a burst nucleus) is no
+        // cluster of chromosomes the cuts below could part: it stays whole
+        // and flagged, instead of thinning a huge skeleton for seconds.
+        if max_dt > BLOB_HALF_WIDTHS * self.half_width {
+            return (vec![region.clone()], true);
+        }
         let concavity = ConcavityParams {
             width_px: 2.0 * self.half_width,
             min_depth: self.params.notch_depth,
@@ -800,6 +814,37 @@ mod tests {
             assert!(seg.objects.is_empty());
             assert!(!seg.warnings.is_empty());
         }
+    }
+
+    #[test]
+    fn a_blob_many_widths_thick_stays_whole_and_flagged() {
+        let mut img = GrayImage::new(320, 320, 10);
+        for k in 0..6 {
+            let x = 10.0 + k as f64 * 22.0;
+            draw_rod(&mut img, x, 260.0, x + 4.0, 300.0, 4.0);
+        }
+        // An L of stain 60 px thick: far too thick for chromosomes, and not
+        // compact enough for a nucleus.
+        for y in 20..230i64 {
+            for x in 20..290i64 {
+                if x < 80 || y >= 170 {
+                    img.set(x, y, 170);
+                }
+            }
+        }
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
+        let blob: Vec<&SegmentedObject> = seg
+            .objects
+            .iter()
+            .filter(|o| o.region.centroid().1 < 240.0)
+            .collect();
+        assert_eq!(
+            blob.len(),
+            1,
+            "{:?}",
+            blob.iter().map(|o| o.region.area()).collect::<Vec<_>>()
+        );
+        assert!(blob[0].notes.contains(&SegmentNote::PossibleCluster));
     }
 
     /// Pales a band across a vertical rod (rows `y0..y1` of columns `x0..=x1`).
