@@ -14,8 +14,8 @@
 //!    the cut runs through a neck clearly narrower than both pieces (the
 //!    concavity check), so a single chromosome is not cut at its centromere;
 //! 6. every piece is finally cut along a pale seam where two chromosomes lie
-//!    side by side (a thick object in the mask whose density falls apart
-//!    into two chromosome-sized seeds at a higher level).
+//!    side by side (one object in the mask whose stain falls apart into two
+//!    chromosome-sized seeds at a higher level).
 
 use crate::domain::geometry::{self, skeleton};
 use crate::domain::modality::Modality;
@@ -113,8 +113,15 @@ pub fn segment_stain(
     let mask = dilate_cross(&erode_cross(&mask));
     let mask = fill_holes(&mask, (w * h / 4000).max(16));
     let components = connected_components(&mask);
-    let result = Segmentation::default();
-    sort_components(components, w, h, params, separation, Some(stain), result)
+    sort_components(
+        components,
+        w,
+        h,
+        params,
+        separation,
+        Some(stain),
+        Segmentation::default(),
+    )
 }
 
 /// The stain the built-in segmenter thresholds, also where a pale seam
@@ -162,7 +169,7 @@ impl Stain {
 /// nuclei, learning the cell's scale from them, and cuts the ones that look
 /// like touching chromosomes: all candidates with [`Separation::All`], only
 /// those too large, too thick or branched for one chromosome with
-/// [`Separation::Suspicious`]; with `seams`, also along a pale seam between
+/// [`Separation::Suspicious`]; given the `stain`, also along a pale seam between
 /// chromosomes lying side by side. Shared by the built-in
 /// segmenter and the learned one (`maps`), whose instances get the same
 /// debris and nucleus rules.
@@ -172,7 +179,7 @@ pub(crate) fn sort_components(
     h: usize,
     params: &BuiltinParams,
     separate: Separation,
-    seams: Option<&Stain>,
+    stain: Option<&Stain>,
     mut result: Segmentation,
 ) -> Segmentation {
     // Learn the cell's scale from plausible objects.
@@ -230,7 +237,7 @@ pub(crate) fn sort_components(
         debris_area,
         max_area: 1.35 * largest_expected,
         params,
-        seams,
+        stain,
     };
     for (region, on_border, max_dt) in candidates {
         let mut notes = Vec::new();
@@ -337,6 +344,10 @@ fn split_cluster(
 /// `SplitContext::separate`).
 const BLOB_HALF_WIDTHS: f64 = 6.0;
 
+/// The seam cut raises the threshold from the mask's level to an object's
+/// peak in this many steps (see `SplitContext::split_at_seam`).
+const SEAM_STEPS: usize = 12;
+
 /// More seeds than this at one level are bands, not chromosomes lying side
 /// by side (see `SplitContext::split_at_seam`).
 const MAX_SEAM_SEEDS: usize = 6;
@@ -364,7 +375,7 @@ struct SplitContext<'a> {
     /// Larger than the longest chromosome should be.
     max_area: f64,
     params: &'a BuiltinParams,
-    seams: Option<&'a Stain>,
+    stain: Option<&'a Stain>,
 }
 
 impl SplitContext<'_> {
@@ -442,7 +453,7 @@ impl SplitContext<'_> {
     /// boundary first, so a pale band across a chromosome is never a cut.
     /// The lowest level that leaves pieces apart wins.
     fn split_at_seam(&self, region: &Region) -> Option<Vec<Region>> {
-        let seams = self.seams?;
+        let stain = self.stain?;
         let min_piece = self.min_piece_area();
         // Two chromosomes side by side are never larger than two of the
         // longest; a larger object is a cluster this cut cannot resolve.
@@ -454,20 +465,19 @@ impl SplitContext<'_> {
         let (bx, by) = (region.bbox.x, region.bbox.y);
         let local: Vec<f64> = (0..w * h)
             .map(|i| {
-                if region.mask.data()[i] {
-                    f64::from(seams.flat.at(bx + i % w, by + i / w))
-                } else {
-                    0.0
+                let (x, y) = ((bx + i % w) as i64, (by + i / w) as i64);
+                match (region.mask.data()[i], stain.flat.get(x, y)) {
+                    (true, Some(v)) => f64::from(v),
+                    _ => 0.0,
                 }
             })
             .collect();
         let peak = local.iter().copied().fold(0.0, f64::max);
-        let base = f64::from(seams.level);
-        let steps = 12;
+        let base = f64::from(stain.level);
         // A seed is a good part of a chromosome, not one dark band.
         let seed_area = 1.5 * self.debris_area;
-        for step in 1..steps {
-            let level = base + (peak - base) * step as f64 / steps as f64;
+        for step in 1..SEAM_STEPS {
+            let level = base + (peak - base) * step as f64 / SEAM_STEPS as f64;
             let core = Mask::from_vec(w, h, local.iter().map(|&d| d >= level).collect())?;
             let seeds: Vec<Region> = connected_components(&core)
                 .into_iter()

@@ -229,7 +229,8 @@ pub fn instances_from_maps(
         h,
         &params.builtin,
         params.separation,
-        stain,
+        // A stain of another size would put the seams in the wrong place.
+        stain.filter(|s| (s.flat.width(), s.flat.height()) == (w, h)),
         result,
     );
     for object in &mut result.objects {
@@ -372,6 +373,15 @@ mod tests {
         }
     }
 
+    /// The best IoU of any object of `seg` with the `truth` pixels.
+    fn best_iou(seg: &Segmentation, truth: &[(usize, usize)]) -> f64 {
+        let t = Region::from_pixels(truth);
+        seg.objects
+            .iter()
+            .map(|o| o.region.iou(&t))
+            .fold(0.0, f64::max)
+    }
+
     fn rect(x0: usize, y0: usize, w: usize, h: usize) -> Vec<(usize, usize)> {
         (y0..y0 + h)
             .flat_map(|y| (x0..x0 + w).map(move |x| (x, y)))
@@ -389,12 +399,7 @@ mod tests {
         let seg = instances_from_maps(&maps, &MapParams::default(), None).unwrap();
         assert_eq!(seg.objects.len(), 4, "{:?}", seg.warnings);
         for truth in [&a, &b, &c, &d] {
-            let t = Region::from_pixels(truth);
-            let best = seg
-                .objects
-                .iter()
-                .map(|o| o.region.iou(&t))
-                .fold(0.0, f64::max);
+            let best = best_iou(&seg, truth);
             assert!(best > 0.9, "best IoU {best}");
         }
         for o in &seg.objects {
@@ -484,12 +489,7 @@ mod tests {
         let seg = instances_from_maps(&maps, &MapParams::default(), Some(&stain)).unwrap();
         assert_eq!(objects_near_the_pair(&seg), 2, "{:?}", seg.warnings);
         for truth in [&a, &b] {
-            let t = Region::from_pixels(truth);
-            let best = seg
-                .objects
-                .iter()
-                .map(|o| o.region.iou(&t))
-                .fold(0.0, f64::max);
+            let best = best_iou(&seg, truth);
             assert!(best > 0.8, "best IoU {best}");
         }
         let never = MapParams {
@@ -497,6 +497,15 @@ mod tests {
             ..MapParams::default()
         };
         let seg = instances_from_maps(&maps, &never, Some(&stain)).unwrap();
+        assert_eq!(objects_near_the_pair(&seg), 1);
+        // A stain of another image size is not used (and cannot panic).
+        let small = GrayImage::new(40, 30, 10);
+        let other = Stain::of(&small, Modality::Fluorescence, &BuiltinParams::default());
+        let other = other.unwrap_or(Stain {
+            flat: small,
+            level: 50,
+        });
+        let seg = instances_from_maps(&maps, &MapParams::default(), Some(&other)).unwrap();
         assert_eq!(objects_near_the_pair(&seg), 1);
     }
 }
