@@ -313,12 +313,23 @@ pub struct SyntheticSummary {
     pub classified_correctly: f64,
     /// Same, over the chromosomes that were found.
     pub classified_correctly_of_found: f64,
+    /// Chromosomes found as a clean cut (IoU >= [`WELL_CUT_IOU`] with the
+    /// truth), over all chromosomes: what the classifier gets to see whole.
+    pub well_cut: f64,
+    /// Classified correctly, over the well-cut chromosomes: the classifier's
+    /// own accuracy, apart from pieces and merges the segmenter made.
+    pub classified_correctly_of_well_cut: f64,
     /// Found chromosomes whose p arm was put at the right end.
     pub polarity_correct_of_found: f64,
     /// Spreads whose proposed karyotype equals the truth (numerical part only
     /// for normal and aneuploid cells).
     pub karyotype_exact: f64,
 }
+
+/// IoU above which a found chromosome counts as cut cleanly: a piece or a
+/// merge that still passes IoU 0.5 (two thirds of a chromosome, or one with
+/// half a neighbour) falls below it.
+pub const WELL_CUT_IOU: f64 = 0.8;
 
 /// Generates `count` synthetic spreads (seeds `seed..seed+count`, alternating
 /// sex) of the given size and measures the pipeline on them.
@@ -333,6 +344,7 @@ pub fn eval_synthetic(
     let mut per_spread = Vec::new();
     let (mut truth_n, mut found, mut class_ok, mut pol_ok, mut kt_ok) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut well_cut, mut well_cut_ok) = (0usize, 0usize);
     let mut total_ms = 0.0;
     for k in 0..count {
         let mut cfg = SynthConfig::new(width, height, seed + k as u64);
@@ -355,7 +367,12 @@ pub fn eval_synthetic(
             };
             found += 1;
             let object = &analysis.objects[p_idx];
-            class_ok += usize::from(object.class() == Some(inst.class));
+            let right = object.class() == Some(inst.class);
+            class_ok += usize::from(right);
+            if object.region.iou(&inst.region) >= WELL_CUT_IOU {
+                well_cut += 1;
+                well_cut_ok += usize::from(right);
+            }
 
             let axis = &object.geometry.axis;
             let (top, bottom) = (axis[0], axis[axis.len() - 1]);
@@ -377,6 +394,8 @@ pub fn eval_synthetic(
         segmentation: summarise_segmentation(&per_spread, total_ms),
         classified_correctly: class_ok as f64 / truth_n.max(1) as f64,
         classified_correctly_of_found: class_ok as f64 / found.max(1) as f64,
+        well_cut: well_cut as f64 / truth_n.max(1) as f64,
+        classified_correctly_of_well_cut: well_cut_ok as f64 / well_cut.max(1) as f64,
         polarity_correct_of_found: pol_ok as f64 / found.max(1) as f64,
         karyotype_exact: kt_ok as f64 / count.max(1) as f64,
     }

@@ -15,6 +15,9 @@ fn synthetic_spreads_are_found_classified_and_oriented() {
     assert!(s.segmentation.recall >= 0.90, "{s:#?}");
     assert!(s.segmentation.precision >= 0.85, "{s:#?}");
     assert!(s.classified_correctly >= 0.84, "{s:#?}");
+    // The classifier itself, on the chromosomes the segmenter cut cleanly.
+    assert!(s.well_cut >= 0.80, "{s:#?}");
+    assert!(s.classified_correctly_of_well_cut >= 0.96, "{s:#?}");
     assert!(s.polarity_correct_of_found >= 0.90, "{s:#?}");
 }
 
