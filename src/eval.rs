@@ -361,15 +361,13 @@ pub fn eval_synthetic(
         let truth: Vec<Region> = spread.instances.iter().map(|i| i.region.clone()).collect();
         let m = match_instances(&predicted, &truth, 0.5);
         truth_n += truth.len();
-        for (t_idx, inst) in spread.instances.iter().enumerate() {
-            let Some(p_idx) = m.predicted_for(t_idx) else {
-                continue;
-            };
+        for &(p_idx, t_idx, iou) in &m.pairs {
+            let inst = &spread.instances[t_idx];
             found += 1;
             let object = &analysis.objects[p_idx];
             let right = object.class() == Some(inst.class);
             class_ok += usize::from(right);
-            if object.region.iou(&inst.region) >= WELL_CUT_IOU {
+            if iou >= WELL_CUT_IOU {
                 well_cut += 1;
                 well_cut_ok += usize::from(right);
             }
