@@ -13,9 +13,15 @@
 //!    the thick cores of its parts; neighbouring pieces are merged back unless
 //!    the cut runs through a neck clearly narrower than both pieces (the
 //!    concavity check), so a single chromosome is not cut at its centromere;
-//! 6. every piece is finally cut along a pale seam where two chromosomes lie
+//! 6. every piece is then cut along a pale seam where two chromosomes lie
 //!    side by side (one object in the mask whose stain falls apart into two
-//!    chromosome-sized seeds at a higher level).
+//!    chromosome-sized seeds at a higher level);
+//! 7. the pieces of one component are finally checked as hypotheses about
+//!    chromosomes: a piece whose axis turns at a corner is two chromosomes
+//!    meeting at an angle and is cut there, and two neighbouring pieces that
+//!    together make one clean chromosome (unbranched, one width thick, no
+//!    neck, no corner) are joined again, which undoes cuts through a
+//!    chromosome where another one touches its side.
 
 use crate::domain::geometry::{self, skeleton};
 use crate::domain::modality::Modality;
@@ -71,7 +77,7 @@ impl Default for BuiltinParams {
             threshold_scale_brightfield: 1.0,
             threshold_scale_fluorescence: 0.8,
             neck_ratio: 0.8,
-            notch_depth: 0.3,
+            notch_depth: 0.5,
             facing_notch_depth: 0.3,
             notch_length_to_depth: 1.0,
             single_notch_depth: 0.9,
@@ -234,6 +240,7 @@ pub(crate) fn sort_components(
 
     let ctx = SplitContext {
         half_width,
+        median_area,
         debris_area,
         max_area: 1.35 * largest_expected,
         params,
@@ -352,6 +359,26 @@ const SEAM_STEPS: usize = 12;
 /// by side (see `SplitContext::split_at_seam`).
 const MAX_SEAM_SEEDS: usize = 6;
 
+/// The smallest chromosome's area as a share of the cell's median object
+/// area (chromosome 21 is about a third of the length of the median one).
+const MIN_CHROMOSOME_OF_MEDIAN: f64 = 0.3;
+
+/// A medial axis turning this much (radians) within a chromosome width is a
+/// corner where two chromosomes meet, not a bend of one (about 63°).
+const CUT_TURN: f64 = 1.1;
+
+/// Two pieces are joined again only if the axis of their union turns less
+/// than this (radians) within a width anywhere (about 35°).
+const JOIN_TURN: f64 = 0.6;
+
+/// ...and, where the pieces share only a short boundary, the union's width
+/// nowhere falls below this share of its median (no neck between them).
+const JOIN_NECK: f64 = 0.6;
+
+/// ...and the union is no thicker than this many typical half-widths (two
+/// chromosomes side by side are twice as thick).
+const JOIN_THICKNESS: f64 = 1.5;
+
 /// Which candidate objects [`sort_components`] tries to cut apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Separation {
@@ -371,6 +398,8 @@ pub enum Separation {
 /// What the separation of touching chromosomes knows about the cell.
 struct SplitContext<'a> {
     half_width: f64,
+    /// The median area of the cell's objects.
+    median_area: f64,
     debris_area: f64,
     /// Larger than the longest chromosome should be.
     max_area: f64,
@@ -436,6 +465,7 @@ impl SplitContext<'_> {
                 }
             }
         }
+        let out = self.reconcile(out);
         unresolved |= out.iter().any(|p| p.area() as f64 > self.max_area);
         (out, unresolved)
     }
@@ -597,30 +627,190 @@ impl SplitContext<'_> {
         let smooth_w = crate::domain::bands::gaussian_smooth(&widths, 1.0);
         let score = |i: usize| smooth_w[i] / median_w - 0.6 * turn(i);
         let cut = (margin..n - margin).min_by(|&a, &b| score(a).total_cmp(&score(b)))?;
-        let (mut first, mut second) = (Vec::new(), Vec::new());
-        for (x, y) in region.pixels() {
-            let (px, py) = (x as f64, y as f64);
-            let nearest = (0..n)
-                .min_by(|&a, &b| {
-                    let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
-                    let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
-                    da.total_cmp(&db)
-                })
-                .unwrap_or(0);
-            if nearest < cut {
-                first.push((x, y))
-            } else {
-                second.push((x, y))
-            }
-        }
-        if first.is_empty() || second.is_empty() {
-            return None;
-        }
-        Some((
-            score(cut),
-            [keep_main_piece(&first), keep_main_piece(&second)],
-        ))
+        Some((score(cut), split_at_axis_point(region, &axis, cut)?))
     }
+
+    /// The smallest chromosome (21, Y) in pixels: a piece smaller than this
+    /// is no chromosome of its own.
+    fn min_chromosome_area(&self) -> f64 {
+        (MIN_CHROMOSOME_OF_MEDIAN * self.median_area).max(self.min_piece_area())
+    }
+
+    /// Checks the pieces one component was cut into as hypotheses about
+    /// chromosomes: a piece whose axis turns abruptly is two chromosomes
+    /// meeting at an angle and is cut there (see [`Self::cut_at_turn`]);
+    /// then two neighbouring pieces that together make one clean chromosome
+    /// (see [`Self::continues`]) are joined again, so a cut through a
+    /// chromosome at a centromere, a pale band or where another one touches
+    /// its side is undone.
+    fn reconcile(&self, pieces: Vec<Region>) -> Vec<Region> {
+        let pieces: Vec<Region> = pieces
+            .iter()
+            .flat_map(|piece| self.cut_at_turn(piece, 2))
+            .collect();
+        self.join_continuations(pieces)
+    }
+
+    /// Cuts `region` where its medial axis turns by at least [`CUT_TURN`]
+    /// within a chromosome width, when both parts are chromosome-sized
+    /// (recursing `depth` levels): chromosomes bend smoothly, two meeting
+    /// end to end or end to side at an angle make a corner.
+    fn cut_at_turn(&self, region: &Region, depth: usize) -> Vec<Region> {
+        let min_area = self.min_chromosome_area();
+        if depth == 0 || (region.area() as f64) < 2.0 * min_area {
+            return vec![region.clone()];
+        }
+        let axis = geometry::medial_axis(region);
+        let width = 2.0 * self.half_width;
+        let margin = (min_area / width).ceil() as usize;
+        let Some((cut, turn)) = sharpest_turn(&axis, width, margin) else {
+            return vec![region.clone()];
+        };
+        if turn < CUT_TURN {
+            return vec![region.clone()];
+        }
+        match split_at_axis_point(region, &axis, cut) {
+            Some(parts) if parts.iter().all(|p| p.area() as f64 >= min_area) => parts
+                .iter()
+                .flat_map(|part| self.cut_at_turn(part, depth - 1))
+                .collect(),
+            _ => vec![region.clone()],
+        }
+    }
+
+    /// Whether `union` of two neighbouring pieces is one clean chromosome:
+    /// no larger than the longest, no thicker than one, unbranched, and its
+    /// axis nowhere turning by [`JOIN_TURN`] or more within a width.
+    fn continues(&self, union: &Region) -> bool {
+        let width = 2.0 * self.half_width;
+        (union.area() as f64) <= self.max_area
+            && max_distance(&union.mask) <= JOIN_THICKNESS * self.half_width
+            && skeleton::significant_junctions(
+                &skeleton::thin(&union.mask),
+                (3.0 * self.half_width).round() as usize,
+            ) == 0
+            && sharpest_turn(&geometry::medial_axis(union), width, 0)
+                .is_none_or(|(_, turn)| turn < JOIN_TURN)
+    }
+
+    /// No neck along the axis of `region`: its smoothed width nowhere in the
+    /// interior falls below [`JOIN_NECK`] of its median width.
+    fn neck_free(&self, region: &Region) -> bool {
+        let axis = geometry::medial_axis(region);
+        let widths =
+            crate::domain::bands::gaussian_smooth(&geometry::width_profile(region, &axis), 1.0);
+        let n = widths.len();
+        let end = (2.0 * self.half_width).round() as usize;
+        if n < 2 * end + 1 {
+            return false;
+        }
+        let mut sorted = widths.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[n / 2].max(1.0);
+        widths[end..n - end]
+            .iter()
+            .all(|&w| w >= JOIN_NECK * median)
+    }
+
+    /// Joins neighbouring pieces with no neck between them (a shared
+    /// boundary at least `neck_ratio` of the narrower piece's width, or
+    /// failing that a union whose width never narrows, see
+    /// [`Self::neck_free`]: a third piece may cut into the boundary) and
+    /// that together [`Self::continues`], the widest boundary first, until
+    /// no pair is left.
+    fn join_continuations(&self, mut pieces: Vec<Region>) -> Vec<Region> {
+        loop {
+            if pieces.len() < 2 {
+                return pieces;
+            }
+            let x0 = pieces.iter().map(|p| p.bbox.x).min().unwrap_or(0);
+            let y0 = pieces.iter().map(|p| p.bbox.y).min().unwrap_or(0);
+            let x1 = pieces
+                .iter()
+                .map(|p| p.bbox.x + p.bbox.w)
+                .max()
+                .unwrap_or(0);
+            let y1 = pieces
+                .iter()
+                .map(|p| p.bbox.y + p.bbox.h)
+                .max()
+                .unwrap_or(0);
+            let (w, h) = (x1 - x0, y1 - y0);
+            let mut labels = vec![0u32; w * h];
+            for (k, piece) in pieces.iter().enumerate() {
+                for (x, y) in piece.pixels() {
+                    labels[(y - y0) * w + (x - x0)] = k as u32 + 1;
+                }
+            }
+            let widths: Vec<f64> = pieces.iter().map(|p| 2.0 * max_distance(&p.mask)).collect();
+            let mut pairs: Vec<(f64, usize, usize)> = shared_boundaries(&labels, w, h)
+                .into_iter()
+                .map(|((a, b), len)| {
+                    let (a, b) = (a as usize - 1, b as usize - 1);
+                    (len as f64 / widths[a].min(widths[b]).max(1.0), a, b)
+                })
+                .collect();
+            pairs.sort_by(|p, q| q.0.total_cmp(&p.0));
+            let joined = pairs.into_iter().find_map(|(ratio, a, b)| {
+                let mut pixels = pieces[a].pixels();
+                pixels.extend(pieces[b].pixels());
+                let union = Region::from_pixels(&pixels);
+                let no_neck = ratio >= self.params.neck_ratio || self.neck_free(&union);
+                (no_neck && self.continues(&union)).then_some((a, b, union))
+            });
+            let Some((a, b, union)) = joined else {
+                return pieces;
+            };
+            pieces[a] = union;
+            pieces.remove(b);
+        }
+    }
+}
+
+/// The interior point of `axis` (at least `margin` points from either end)
+/// where it turns most within `width` on either side, and that turn in
+/// radians; `None` when the axis is too short.
+fn sharpest_turn(axis: &[(f64, f64)], width: f64, margin: usize) -> Option<(usize, f64)> {
+    let n = axis.len();
+    let reach = (width.round() as usize).max(3);
+    let margin = margin.max(reach);
+    if n < 2 * margin + 1 {
+        return None;
+    }
+    let turn = |i: usize| {
+        let (a, b, c) = (axis[i - reach], axis[i], axis[i + reach]);
+        let (ux, uy) = (b.0 - a.0, b.1 - a.1);
+        let (vx, vy) = (c.0 - b.0, c.1 - b.1);
+        (ux * vy - uy * vx).atan2(ux * vx + uy * vy).abs()
+    };
+    (margin..n - margin)
+        .map(|i| (i, turn(i)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// `region` cut across its `axis` at point `cut`: pixels go to the side of
+/// the cut their nearest axis point is on, crumbs to the main piece.
+fn split_at_axis_point(region: &Region, axis: &[(f64, f64)], cut: usize) -> Option<[Region; 2]> {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for (x, y) in region.pixels() {
+        let (px, py) = (x as f64, y as f64);
+        let nearest = (0..axis.len())
+            .min_by(|&a, &b| {
+                let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
+                let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
+                da.total_cmp(&db)
+            })
+            .unwrap_or(0);
+        if nearest < cut {
+            first.push((x, y))
+        } else {
+            second.push((x, y))
+        }
+    }
+    if first.is_empty() || second.is_empty() {
+        return None;
+    }
+    Some([keep_main_piece(&first), keep_main_piece(&second)])
 }
 
 /// The region of `pixels`, whose 4-connected crumbs join the largest piece.
@@ -898,6 +1088,88 @@ mod tests {
         assert!(pair.iter().all(|&a| a > 250), "{pair:?}");
         let banded = within(100, 140);
         assert_eq!(banded.len(), 1, "banded rod: {banded:?}");
+    }
+
+    /// Six free rods that give the cell its scale, below `y = 105`.
+    fn scale_rods(img: &mut GrayImage) {
+        for k in 0..6 {
+            let x = 10.0 + k as f64 * 22.0;
+            draw_rod(img, x, 110.0, x + 4.0, 150.0, 4.0);
+        }
+    }
+
+    fn objects_above(seg: &Segmentation, y: f64) -> Vec<&SegmentedObject> {
+        seg.objects
+            .iter()
+            .filter(|o| o.region.centroid().1 < y)
+            .collect()
+    }
+
+    #[test]
+    fn a_rod_whose_end_touches_the_side_of_another_leaves_that_one_whole() {
+        let mut img = GrayImage::new(160, 160, 10);
+        scale_rods(&mut img);
+        // A T: the bar, and a stem whose end meets the bar's middle.
+        draw_rod(&mut img, 20.0, 20.0, 100.0, 20.0, 4.0);
+        draw_rod(&mut img, 60.0, 29.0, 62.0, 85.0, 4.0);
+        let bar_area = {
+            let mut bar = GrayImage::new(160, 160, 10);
+            draw_rod(&mut bar, 20.0, 20.0, 100.0, 20.0, 4.0);
+            bar.data().iter().filter(|&&v| v > 100).count() as f64
+        };
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
+        let top = objects_above(&seg, 100.0);
+        let areas: Vec<usize> = top.iter().map(|o| o.region.area()).collect();
+        assert_eq!(top.len(), 2, "{areas:?}");
+        let bar = top
+            .iter()
+            .find(|o| o.region.centroid().1 < 30.0)
+            .expect("the bar is one object");
+        let share = bar.region.area() as f64 / bar_area;
+        assert!((0.85..1.15).contains(&share), "{share} {areas:?}");
+    }
+
+    #[test]
+    fn two_rods_meeting_end_to_end_at_an_angle_are_cut_at_the_corner() {
+        let mut img = GrayImage::new(160, 160, 10);
+        scale_rods(&mut img);
+        // An L: the second rod carries on from the first's end, turned 95°.
+        let (ax, ay, turn) = (70.0f64, 20.0f64, 95f64.to_radians());
+        draw_rod(&mut img, 30.0, 20.0, ax, ay, 4.0);
+        draw_rod(
+            &mut img,
+            ax,
+            ay,
+            ax + 38.0 * turn.cos(),
+            ay + 38.0 * turn.sin(),
+            4.0,
+        );
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
+        let top = objects_above(&seg, 100.0);
+        let areas: Vec<usize> = top.iter().map(|o| o.region.area()).collect();
+        assert_eq!(top.len(), 2, "{areas:?}");
+        assert!(areas.iter().all(|&a| a > 200), "{areas:?}");
+    }
+
+    #[test]
+    fn a_smoothly_bent_rod_is_not_cut() {
+        let mut img = GrayImage::new(160, 160, 10);
+        scale_rods(&mut img);
+        // An arc turning 40° in short straight steps.
+        let (mut x, mut y, mut a) = (30.0f64, 30.0f64, 0.0f64);
+        for _ in 0..8 {
+            let (nx, ny) = (x + 10.0 * a.cos(), y + 10.0 * a.sin());
+            draw_rod(&mut img, x, y, nx, ny, 4.0);
+            (x, y, a) = (nx, ny, a + 40f64.to_radians() / 8.0);
+        }
+        let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
+        let top = objects_above(&seg, 100.0);
+        assert_eq!(
+            top.len(),
+            1,
+            "{:?}",
+            top.iter().map(|o| o.region.area()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
