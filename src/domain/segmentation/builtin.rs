@@ -718,53 +718,68 @@ impl SplitContext<'_> {
     /// [`Self::neck_free`]: a third piece may cut into the boundary) and
     /// that together [`Self::continues`], the widest boundary first, until
     /// no pair is left.
-    fn join_continuations(&self, mut pieces: Vec<Region>) -> Vec<Region> {
-        loop {
-            if pieces.len() < 2 {
-                return pieces;
-            }
-            let x0 = pieces.iter().map(|p| p.bbox.x).min().unwrap_or(0);
-            let y0 = pieces.iter().map(|p| p.bbox.y).min().unwrap_or(0);
-            let x1 = pieces
-                .iter()
-                .map(|p| p.bbox.x + p.bbox.w)
-                .max()
-                .unwrap_or(0);
-            let y1 = pieces
-                .iter()
-                .map(|p| p.bbox.y + p.bbox.h)
-                .max()
-                .unwrap_or(0);
-            let (w, h) = (x1 - x0, y1 - y0);
+    fn join_continuations(&self, pieces: Vec<Region>) -> Vec<Region> {
+        // Each piece with a stable id and its width; a pair that failed the
+        // test fails it again until one of the two changes, so it is kept.
+        let mut pieces: Vec<(usize, Region, f64)> = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(id, p)| {
+                let width = 2.0 * max_distance(&p.mask);
+                (id, p, width)
+            })
+            .collect();
+        let mut next_id = pieces.len();
+        let mut rejected = std::collections::HashSet::new();
+        while pieces.len() >= 2 {
+            let x0 = pieces.iter().map(|p| p.1.bbox.x).min().unwrap_or(0);
+            let y0 = pieces.iter().map(|p| p.1.bbox.y).min().unwrap_or(0);
+            let x1 = pieces.iter().map(|p| p.1.bbox.x + p.1.bbox.w).max();
+            let y1 = pieces.iter().map(|p| p.1.bbox.y + p.1.bbox.h).max();
+            let (w, h) = (x1.unwrap_or(0) - x0, y1.unwrap_or(0) - y0);
             let mut labels = vec![0u32; w * h];
-            for (k, piece) in pieces.iter().enumerate() {
+            for (k, (_, piece, _)) in pieces.iter().enumerate() {
                 for (x, y) in piece.pixels() {
                     labels[(y - y0) * w + (x - x0)] = k as u32 + 1;
                 }
             }
-            let widths: Vec<f64> = pieces.iter().map(|p| 2.0 * max_distance(&p.mask)).collect();
             let mut pairs: Vec<(f64, usize, usize)> = shared_boundaries(&labels, w, h)
                 .into_iter()
                 .map(|((a, b), len)| {
                     let (a, b) = (a as usize - 1, b as usize - 1);
-                    (len as f64 / widths[a].min(widths[b]).max(1.0), a, b)
+                    let narrower = pieces[a].2.min(pieces[b].2).max(1.0);
+                    (len as f64 / narrower, a, b)
                 })
+                .filter(|&(_, a, b)| !rejected.contains(&id_pair(&pieces, a, b)))
                 .collect();
             pairs.sort_by(|p, q| q.0.total_cmp(&p.0));
             let joined = pairs.into_iter().find_map(|(ratio, a, b)| {
-                let mut pixels = pieces[a].pixels();
-                pixels.extend(pieces[b].pixels());
+                let mut pixels = pieces[a].1.pixels();
+                pixels.extend(pieces[b].1.pixels());
                 let union = Region::from_pixels(&pixels);
-                let no_neck = ratio >= self.params.neck_ratio || self.neck_free(&union);
-                (no_neck && self.continues(&union)).then_some((a, b, union))
+                let joins = self.continues(&union)
+                    && (ratio >= self.params.neck_ratio || self.neck_free(&union));
+                if !joins {
+                    rejected.insert(id_pair(&pieces, a, b));
+                }
+                joins.then_some((a, b, union))
             });
             let Some((a, b, union)) = joined else {
-                return pieces;
+                break;
             };
-            pieces[a] = union;
+            let width = 2.0 * max_distance(&union.mask);
+            pieces[a] = (next_id, union, width);
+            next_id += 1;
             pieces.remove(b);
         }
+        pieces.into_iter().map(|(_, piece, _)| piece).collect()
     }
+}
+
+/// The ids of pieces `a` and `b`, smaller first.
+fn id_pair(pieces: &[(usize, Region, f64)], a: usize, b: usize) -> (usize, usize) {
+    let (i, j) = (pieces[a].0, pieces[b].0);
+    (i.min(j), i.max(j))
 }
 
 /// The interior point of `axis` (at least `margin` points from either end)
