@@ -126,6 +126,38 @@ impl BuiltinClassifier {
     }
 
     fn classify_one(&self, f: &ChromosomeFeatures, relative_length: Option<f64>) -> Prediction {
+        let (scores, up_evidence) = self.scores(f, relative_length);
+        let probabilities = softmax(&scores);
+        let p_up: f64 = probabilities
+            .iter()
+            .zip(&up_evidence)
+            .map(|(pc, d)| pc * sigmoid(*d))
+            .sum::<f64>()
+            .clamp(0.0, 1.0);
+        let (polarity, confidence) = Polarity::from_p_up(p_up);
+        Prediction {
+            probabilities,
+            polarity,
+            polarity_confidence: confidence,
+            embedding: Vec::new(),
+        }
+    }
+
+    /// How well `f` fits its best class: the highest log-score (nats, not
+    /// normalised over classes, so it compares objects with one another).
+    /// `relative_length`: the length over the cell's mean length, if known.
+    pub fn fit(&self, f: &ChromosomeFeatures, relative_length: Option<f64>) -> f64 {
+        let (scores, _) = self.scores(f, relative_length);
+        scores.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// The log-score of each class and the evidence (log-odds) that the p
+    /// arm is at the top, per class.
+    fn scores(
+        &self,
+        f: &ChromosomeFeatures,
+        relative_length: Option<f64>,
+    ) -> ([f64; CLASS_COUNT], [f64; CLASS_COUNT]) {
         let p = &self.params;
         let table = BandTable::get(p.band_level);
         let observed = prepare_profile(&f.banding_profile, f.width_px);
@@ -151,10 +183,7 @@ impl BuiltinClassifier {
                 (0.75 * best + 0.25 * 0.2).ln()
             };
             let (r_up, r_down) = match &observed {
-                Some(obs) => (best_correlation(obs, &template, trimmed), {
-                    let reversed: Vec<f64> = obs.iter().rev().copied().collect();
-                    best_correlation(&reversed, &template, trimmed)
-                }),
+                Some(obs) => best_correlations(obs, &template, trimmed),
                 None => (0.0, 0.0),
             };
             let up = p.banding_weight * r_up + centromere_ll(false);
@@ -168,20 +197,7 @@ impl BuiltinClassifier {
             scores[i] = (orient + length_ll) / p.temperature;
             up_evidence[i] = up - down;
         }
-        let probabilities = softmax(&scores);
-        let p_up: f64 = probabilities
-            .iter()
-            .zip(&up_evidence)
-            .map(|(pc, d)| pc * sigmoid(*d))
-            .sum::<f64>()
-            .clamp(0.0, 1.0);
-        let (polarity, confidence) = Polarity::from_p_up(p_up);
-        Prediction {
-            probabilities,
-            polarity,
-            polarity_confidence: confidence,
-            embedding: Vec::new(),
-        }
+        (scores, up_evidence)
     }
 }
 
@@ -262,32 +278,43 @@ fn standardise(values: &[f64]) -> Option<Vec<f64>> {
 /// Best Pearson correlation of `observed` (standardised, with `trimmed` of
 /// the length cut off each end) with the matching window of the template,
 /// its ends moved by a few percent either way (uneven condensation, tips
-/// measured long or short).
-fn best_correlation(observed: &[f64], template: &[f64], trimmed: f64) -> f64 {
+/// measured long or short): as given and with `observed` reversed (the
+/// chromosome the other way up), from the same windows.
+fn best_correlations(observed: &[f64], template: &[f64], trimmed: f64) -> (f64, f64) {
     let n = template.len();
-    let mut best = -1.0f64;
+    let m = observed.len();
+    let (mut up, mut down) = (-1.0f64, -1.0f64);
     const MOVES: [f64; 5] = [-0.04, -0.02, 0.0, 0.02, 0.04];
-    for start in MOVES.map(|m| (trimmed + m).clamp(0.0, 0.3)) {
-        for end in MOVES.map(|m| (1.0 - trimmed + m).clamp(0.7, 1.0)) {
+    let mut window = vec![0.0; m];
+    for start in MOVES.map(|d| (trimmed + d).clamp(0.0, 0.3)) {
+        for end in MOVES.map(|d| (1.0 - trimmed + d).clamp(0.7, 1.0)) {
             let lo = start * (n - 1) as f64;
             let hi = end * (n - 1) as f64;
-            let window: Vec<f64> = (0..observed.len())
-                .map(|i| {
-                    let t = lo + (hi - lo) * i as f64 / (observed.len() - 1).max(1) as f64;
-                    let i0 = t.floor() as usize;
-                    let i1 = (i0 + 1).min(n - 1);
-                    let f = t - i0 as f64;
-                    template[i0] * (1.0 - f) + template[i1] * f
-                })
-                .collect();
-            if let Some(w) = standardise(&window) {
-                let r = observed.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
-                    / observed.len() as f64;
-                best = best.max(r);
+            for (i, w) in window.iter_mut().enumerate() {
+                let t = lo + (hi - lo) * i as f64 / (m - 1).max(1) as f64;
+                // t >= 0, so truncation is the floor.
+                let i0 = t as usize;
+                let i1 = (i0 + 1).min(n - 1);
+                let f = t - i0 as f64;
+                *w = template[i0] * (1.0 - f) + template[i1] * f;
             }
+            let mean = window.iter().sum::<f64>() / m as f64;
+            let var = window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / m as f64;
+            if var < 1e-9 {
+                continue;
+            }
+            let sd = var.sqrt();
+            let (mut a, mut b) = (0.0, 0.0);
+            for (i, w) in window.iter().enumerate() {
+                let z = (w - mean) / sd;
+                a += observed[i] * z;
+                b += observed[m - 1 - i] * z;
+            }
+            up = up.max(a / m as f64);
+            down = down.max(b / m as f64);
         }
     }
-    best
+    (up, down)
 }
 
 #[cfg(test)]
