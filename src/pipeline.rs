@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::domain::analysis::{AnalysisParams, MetaphaseAnalysis, arrange_cell, measure_objects};
+use crate::domain::analysis::{
+    AnalysisParams, MetaphaseAnalysis, arrange_cell, gband_look, measure_objects,
+};
 use crate::domain::classify::builtin::BuiltinClassifier;
 use crate::domain::classify::{BatchContext, ChromosomeFeatures, Prediction};
 use crate::domain::geometry;
@@ -14,6 +16,7 @@ use crate::domain::ports::{
     BuiltinSegmenter, ChromosomeClassifier, ClassifyError, SegmentationError, Segmenter,
 };
 use crate::domain::raster::{GrayImage, Region};
+use crate::domain::refine::cut_poor_fits;
 use crate::imageio::{ImageLoadError, ImageSaveError, LoadLimits, load_gray, save_rgb_png};
 use crate::infer::ModelError;
 use crate::infer::classifier::OnnxClassifier;
@@ -60,6 +63,9 @@ pub struct Pipeline {
     pub classifier: Box<dyn ChromosomeClassifier>,
     pub params: AnalysisParams,
     pub limits: LoadLimits,
+    /// Checks the segmentation against the ideogram, whichever classifier
+    /// classifies (see `domain::refine`).
+    pub fit_classifier: BuiltinClassifier,
 }
 
 /// Which classifier (or segmenter) to use.
@@ -152,6 +158,7 @@ impl Default for Pipeline {
             classifier: Box::new(BuiltinClassifier::default()),
             params: AnalysisParams::default(),
             limits: LoadLimits::default(),
+            fit_classifier: BuiltinClassifier::default(),
         }
     }
 }
@@ -186,6 +193,16 @@ impl Pipeline {
         let t = Instant::now();
         let measured = measure_objects(gray, modality, &segmentation);
         timings.push(("measure".to_string(), ms_since(t)));
+
+        let t = Instant::now();
+        let measured = cut_poor_fits(
+            &self.fit_classifier,
+            &density(gray, modality),
+            &gband_look(gray, modality),
+            measured,
+            &self.params.fit_cut,
+        );
+        timings.push(("refine".to_string(), ms_since(t)));
 
         let t = Instant::now();
         let features: Vec<ChromosomeFeatures> =
@@ -365,7 +382,7 @@ impl Pipeline {
         let dens = density(&local, modality);
         let geo = geometry::measure(&dens, &region)?;
         let half = (geo.straightened.width().max(1) - 1) / 2;
-        let gband = crate::domain::analysis::gband_look(&local, modality);
+        let gband = gband_look(&local, modality);
         let crop = geometry::straighten(&gband, &region, &geo.axis, half, 255.0, true);
         let features = ChromosomeFeatures::from_geometry(&geo, crop);
         self.classifier

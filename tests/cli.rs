@@ -108,7 +108,7 @@ fn analyze_writes_the_three_outputs_with_the_documented_fields() {
     assert!(rejected.iter().all(|r| r["polygon"].is_array()));
     let timings = json["timings_ms"].as_object().unwrap();
     for stage in [
-        "load", "segment", "measure", "classify", "arrange", "render", "total",
+        "load", "segment", "measure", "refine", "classify", "arrange", "render", "total",
     ] {
         assert!(timings.contains_key(stage), "timing {stage}");
     }

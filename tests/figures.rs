@@ -12,13 +12,13 @@ use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier, select_se
 fn synthetic_spreads_are_found_classified_and_oriented() {
     let s = eval_synthetic(&Pipeline::default(), 6, 1000, 768, 576);
     assert_eq!(s.segmentation.spreads, 6);
-    // Measured on these 6 spreads: found 97.8%, precision 97.8%, classified
-    // 95.3%, cut cleanly 94.9%, classified of those 99.6%.
-    assert!(s.segmentation.recall >= 0.96, "{s:#?}");
+    // Measured on these 6 spreads: found 98.9%, precision 97.8%, classified
+    // 97.5%, cut cleanly 97.1%, classified of those 99.6%.
+    assert!(s.segmentation.recall >= 0.97, "{s:#?}");
     assert!(s.segmentation.precision >= 0.95, "{s:#?}");
-    assert!(s.classified_correctly >= 0.92, "{s:#?}");
+    assert!(s.classified_correctly >= 0.95, "{s:#?}");
     // The classifier itself, on the chromosomes the segmenter cut cleanly.
-    assert!(s.well_cut >= 0.91, "{s:#?}");
+    assert!(s.well_cut >= 0.95, "{s:#?}");
     assert!(s.classified_correctly_of_well_cut >= 0.97, "{s:#?}");
     assert!(s.polarity_correct_of_found >= 0.90, "{s:#?}");
 }

@@ -16,6 +16,7 @@ use super::karyogram::homolog;
 use super::modality::Modality;
 use super::ports::ModelInfo;
 use super::raster::{GrayImage, Region};
+use super::refine::FitCutParams;
 use super::segmentation::{RejectedObject, SegmentNote, Segmentation};
 
 /// Thresholds for the per-object flags.
@@ -35,6 +36,8 @@ pub struct AnalysisParams {
     /// the detection rate of deletions and translocations.
     pub homolog_threshold: f64,
     pub assign: AssignParams,
+    /// The segmentation's check against the ideogram (`domain::refine`).
+    pub fit_cut: FitCutParams,
 }
 
 impl Default for AnalysisParams {
@@ -45,6 +48,7 @@ impl Default for AnalysisParams {
             length_tolerance: 0.35,
             homolog_threshold: 8.0,
             assign: AssignParams::default(),
+            fit_cut: FitCutParams::default(),
         }
     }
 }
@@ -178,20 +182,37 @@ pub fn measure_objects(
         .objects
         .par_iter()
         .filter_map(|object| {
-            let geometry = geometry::measure(&density, &object.region)?;
-            let half = (geometry.straightened.width() - 1) / 2;
-            let crop =
-                geometry::straighten(&gband, &object.region, &geometry.axis, half, 255.0, true);
-            let features = ChromosomeFeatures::from_geometry(&geometry, crop);
-            Some(MeasuredObject {
-                region: object.region.clone(),
-                score: object.score,
-                notes: object.notes.clone(),
-                geometry,
-                features,
-            })
+            measure_object(
+                &density,
+                &gband,
+                object.region.clone(),
+                object.score,
+                object.notes.clone(),
+            )
         })
         .collect()
+}
+
+/// Measures one object on the stain `density` and cuts its crop from the
+/// spread in G-band look (`gband`); `None` when it has no axis.
+pub fn measure_object(
+    density: &GrayImage,
+    gband: &GrayImage,
+    region: Region,
+    score: f64,
+    notes: Vec<SegmentNote>,
+) -> Option<MeasuredObject> {
+    let geometry = geometry::measure(density, &region)?;
+    let half = (geometry.straightened.width() - 1) / 2;
+    let crop = geometry::straighten(gband, &region, &geometry.axis, half, 255.0, true);
+    let features = ChromosomeFeatures::from_geometry(&geometry, crop);
+    Some(MeasuredObject {
+        region,
+        score,
+        notes,
+        geometry,
+        features,
+    })
 }
 
 /// Expected length of each class relative to the mean chromosome of a cell.

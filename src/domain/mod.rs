@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod modality;
 pub mod ports;
 pub mod raster;
+pub mod refine;
 pub mod review;
 pub mod rng;
 pub mod segmentation;

@@ -808,27 +808,57 @@ fn upper_median(values: &[f64]) -> Option<f64> {
 
 /// `region` cut across its `axis` at point `cut`: pixels go to the side of
 /// the cut their nearest axis point is on, crumbs to the main piece.
-fn split_at_axis_point(region: &Region, axis: &[(f64, f64)], cut: usize) -> Option<[Region; 2]> {
-    let (mut first, mut second) = (Vec::new(), Vec::new());
-    for (x, y) in region.pixels() {
-        let (px, py) = (x as f64, y as f64);
-        let nearest = (0..axis.len())
-            .min_by(|&a, &b| {
-                let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
-                let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
-                da.total_cmp(&db)
+pub(crate) fn split_at_axis_point(
+    region: &Region,
+    axis: &[(f64, f64)],
+    cut: usize,
+) -> Option<[Region; 2]> {
+    AxisSides::of(region, axis).split(cut)
+}
+
+/// The pixels of a region with the index of the nearest point of its axis
+/// each, to cut it across the axis at several points without looking the
+/// nearest points up again.
+pub(crate) struct AxisSides {
+    pixels: Vec<((usize, usize), usize)>,
+}
+
+impl AxisSides {
+    pub(crate) fn of(region: &Region, axis: &[(f64, f64)]) -> Self {
+        let pixels = region
+            .pixels()
+            .into_iter()
+            .map(|(x, y)| {
+                let (px, py) = (x as f64, y as f64);
+                let nearest = (0..axis.len())
+                    .min_by(|&a, &b| {
+                        let da = (axis[a].0 - px).powi(2) + (axis[a].1 - py).powi(2);
+                        let db = (axis[b].0 - px).powi(2) + (axis[b].1 - py).powi(2);
+                        da.total_cmp(&db)
+                    })
+                    .unwrap_or(0);
+                ((x, y), nearest)
             })
-            .unwrap_or(0);
-        if nearest < cut {
-            first.push((x, y))
-        } else {
-            second.push((x, y))
+            .collect();
+        Self { pixels }
+    }
+
+    /// The two sides of the cut at axis point `cut` (see
+    /// [`split_at_axis_point`]); `None` when one is empty.
+    pub(crate) fn split(&self, cut: usize) -> Option<[Region; 2]> {
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for &(p, nearest) in &self.pixels {
+            if nearest < cut {
+                first.push(p);
+            } else {
+                second.push(p);
+            }
         }
+        if first.is_empty() || second.is_empty() {
+            return None;
+        }
+        Some([keep_main_piece(&first), keep_main_piece(&second)])
     }
-    if first.is_empty() || second.is_empty() {
-        return None;
-    }
-    Some([keep_main_piece(&first), keep_main_piece(&second)])
 }
 
 /// The region of `pixels`, whose 4-connected crumbs join the largest piece.
