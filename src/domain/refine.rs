@@ -8,10 +8,11 @@
 //! apart: the built-in classifier's log-score of the best class (its *fit*,
 //! see [`BuiltinClassifier::fit`]) is low for the pair and high for each of
 //! the two. For every object that fits far worse than the cell's median
-//! object, every cut across its medial axis is tried (a chromosome width or
-//! so from the ends, both parts chromosome-sized); the cut whose worse part
-//! fits best is made when that part fits much better than the whole did and
-//! about as well as the cell's median object.
+//! object, cuts across its medial axis are tried (half a width apart, then
+//! finer around the best; both parts at least the smallest chromosome's
+//! size); the cut whose worse part fits best is made when that part fits
+//! much better than the whole did and about as well as the cell's median
+//! object.
 //!
 //! The fit is evidence only where the ideogram explains the cell's
 //! chromosomes: the check runs only when the cell's median fit is high
