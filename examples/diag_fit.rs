@@ -8,11 +8,11 @@
 //! `... -- bioimlab DATA_DIR`.
 use karyostation::domain::analysis::measure_objects;
 use karyostation::domain::classify::builtin::BuiltinClassifier;
-use karyostation::domain::geometry::contour::rasterize_polygon;
 use karyostation::domain::modality::{ModalityChoice, density, resolve};
 use karyostation::domain::raster::{GrayImage, Region};
 use karyostation::domain::refine::{FitCutParams, plan_cuts};
 use karyostation::domain::synth::{Sex, SynthConfig, generate_spread};
+use karyostation::eval::bioimlab_truth;
 use karyostation::imageio::{LoadLimits, load_gray};
 use karyostation::pipeline::Pipeline;
 
@@ -76,23 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             };
             let (w, h) = (loaded.gray.width(), loaded.gray.height());
-            let truth: Vec<Region> = doc["polygons"]
-                .as_array()
-                .map(|polys| {
-                    polys
-                        .iter()
-                        .filter_map(|p| p["points"].as_array())
-                        .map(|pts| {
-                            let poly: Vec<(f64, f64)> = pts
-                                .iter()
-                                .filter_map(|pt| Some((pt[0].as_f64()?, pt[1].as_f64()?)))
-                                .collect();
-                            rasterize_polygon(&poly, w, h)
-                        })
-                        .filter(|r| r.area() > 0)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let truth = bioimlab_truth(&doc, w, h);
             let name = json.file_stem().unwrap().to_string_lossy().into_owned();
             report(&name, &pipeline, &loaded.gray, &truth, &mut tally);
         }

@@ -172,23 +172,7 @@ pub fn eval_bioimlab(
             continue;
         };
         let (w, h) = (loaded.gray.width(), loaded.gray.height());
-        let truth: Vec<Region> = doc["polygons"]
-            .as_array()
-            .map(|polys| {
-                polys
-                    .iter()
-                    .filter_map(|p| p["points"].as_array())
-                    .map(|pts| {
-                        let poly: Vec<(f64, f64)> = pts
-                            .iter()
-                            .filter_map(|pt| Some((pt[0].as_f64()?, pt[1].as_f64()?)))
-                            .collect();
-                        rasterize_polygon(&poly, w, h)
-                    })
-                    .filter(|r| r.area() > 0)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let truth = bioimlab_truth(&doc, w, h);
         let t = std::time::Instant::now();
         let Ok((analysis, _)) = pipeline.analyze_gray(&json, &loaded.gray, ModalityChoice::Auto)
         else {
@@ -200,6 +184,28 @@ pub fn eval_bioimlab(
         per_spread.push((scores, match_instances(&predicted, &truth, 0.5)));
     }
     Ok(summarise_segmentation(&per_spread, total_ms))
+}
+
+/// The chromosomes of a BioImLab spread's JSON (`polygons[].points`),
+/// rasterised on a `w` x `h` image; empty polygons are dropped.
+pub fn bioimlab_truth(doc: &serde_json::Value, w: usize, h: usize) -> Vec<Region> {
+    doc["polygons"]
+        .as_array()
+        .map(|polys| {
+            polys
+                .iter()
+                .filter_map(|p| p["points"].as_array())
+                .map(|pts| {
+                    let poly: Vec<(f64, f64)> = pts
+                        .iter()
+                        .filter_map(|pt| Some((pt[0].as_f64()?, pt[1].as_f64()?)))
+                        .collect();
+                    rasterize_polygon(&poly, w, h)
+                })
+                .filter(|r| r.area() > 0)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Classification figures.
