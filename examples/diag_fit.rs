@@ -1,10 +1,10 @@
 //! Which objects the segmentation's check against the ideogram
 //! (`domain::refine`) cuts, against the truth: one line per cut, then a
 //! tally of single and merged objects (two truth chromosomes each at least
-//! half inside) kept and cut. `KS_UNGATED=1` runs the check in every cell,
+//! half inside) kept and cut, with each merged object kept and its fit. `KS_UNGATED=1` runs the check in every cell,
 //! whatever the cell's median fit.
 //!
-//! `cargo run --release --example diag_fit -- synthetic [COUNT]` or
+//! `cargo run --release --example diag_fit -- synthetic [COUNT] [SEED]` or
 //! `... -- bioimlab DATA_DIR`.
 use karyostation::domain::analysis::measure_objects;
 use karyostation::domain::classify::builtin::BuiltinClassifier;
@@ -41,6 +41,17 @@ fn report(
             .count();
         let merged = covered >= 2;
         tally[usize::from(merged) * 2 + usize::from(cut.is_some())] += 1;
+        if merged && cut.is_none() {
+            let mean =
+                measured.iter().map(|m| m.geometry.length_px).sum::<f64>() / measured.len() as f64;
+            let fit =
+                BuiltinClassifier::default().fit(&m.features, Some(m.geometry.length_px / mean));
+            println!(
+                "{name} KEPT merged covered={covered} area={} fit={fit:.2} rel_len={:.2}",
+                m.region.area(),
+                m.geometry.length_px / mean
+            );
+        }
         if let Some(c) = cut {
             // Are the parts each matched to a truth at IoU >= 0.5?
             let good = c
@@ -82,8 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     } else {
         let count: usize = args.get(2).map_or(Ok(40), |s| s.parse())?;
+        let seed: u64 = args.get(3).map_or(Ok(1000), |s| s.parse())?;
         for k in 0..count {
-            let mut cfg = SynthConfig::new(768, 576, 1000 + k as u64);
+            let mut cfg = SynthConfig::new(768, 576, seed + k as u64);
             cfg.sex = if k % 2 == 0 { Sex::Female } else { Sex::Male };
             let spread = generate_spread(&cfg);
             let truth: Vec<Region> = spread.instances.iter().map(|i| i.region.clone()).collect();

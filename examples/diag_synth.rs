@@ -4,7 +4,7 @@
 //! image of three panels (the spread; the truth, the chromosome in red; the
 //! objects found).
 //!
-//! `cargo run --release --example diag_synth -- [COUNT] [IMAGES] [OUT_DIR]`
+//! `cargo run --release --example diag_synth -- [COUNT] [IMAGES] [OUT_DIR] [SEED]`
 //! (defaults 8 spreads from seed 1000, 30 images, `/tmp/diag`). One line per
 //! failure on stdout.
 use std::path::Path;
@@ -30,11 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: usize = args.get(1).map_or(Ok(8), |s| s.parse())?;
     let max_dump: usize = args.get(2).map_or(Ok(30), |s| s.parse())?;
     let out_dir = std::path::PathBuf::from(args.get(3).map_or("/tmp/diag", String::as_str));
+    let seed: u64 = args.get(4).map_or(Ok(1000), |s| s.parse())?;
     std::fs::create_dir_all(&out_dir)?;
     let pipeline = Pipeline::default();
     let mut dumped = 0;
     for k in 0..count {
-        let mut cfg = SynthConfig::new(768, 576, 1000 + k as u64);
+        let mut cfg = SynthConfig::new(768, 576, seed + k as u64);
         cfg.sex = if k % 2 == 0 { Sex::Female } else { Sex::Male };
         let spread = generate_spread(&cfg);
         let (analysis, _) =
