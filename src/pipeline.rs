@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::domain::analysis::{
-    AnalysisParams, MetaphaseAnalysis, arrange_cell, gband_look, measure_objects,
+    AnalysisParams, MetaphaseAnalysis, arrange_cell, gband_look, measure_objects_on,
 };
 use crate::domain::classify::builtin::BuiltinClassifier;
 use crate::domain::classify::{BatchContext, ChromosomeFeatures, Prediction};
@@ -191,14 +191,16 @@ impl Pipeline {
         timings.push(("segment".to_string(), ms_since(t)));
 
         let t = Instant::now();
-        let measured = measure_objects(gray, modality, &segmentation);
+        // The stain and the G-band look serve measuring and the check.
+        let (stain, gband) = (density(gray, modality), gband_look(gray, modality));
+        let measured = measure_objects_on(&stain, &gband, &segmentation);
         timings.push(("measure".to_string(), ms_since(t)));
 
         let t = Instant::now();
         let measured = cut_poor_fits(
             &self.fit_classifier,
-            &density(gray, modality),
-            &gband_look(gray, modality),
+            &stain,
+            &gband,
             measured,
             &self.params.fit_cut,
         );

@@ -177,14 +177,23 @@ pub fn measure_objects(
     segmentation: &Segmentation,
 ) -> Vec<MeasuredObject> {
     let density = super::modality::density(gray, modality);
-    let gband = gband_look(gray, modality);
+    measure_objects_on(&density, &gband_look(gray, modality), segmentation)
+}
+
+/// [`measure_objects`] on the spread's stain `density` and its G-band look
+/// `gband`, already worked out.
+pub fn measure_objects_on(
+    density: &GrayImage,
+    gband: &GrayImage,
+    segmentation: &Segmentation,
+) -> Vec<MeasuredObject> {
     segmentation
         .objects
         .par_iter()
         .filter_map(|object| {
             measure_object(
-                &density,
-                &gband,
+                density,
+                gband,
                 object.region.clone(),
                 object.score,
                 object.notes.clone(),

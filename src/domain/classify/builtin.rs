@@ -265,14 +265,21 @@ pub fn resample_profile(values: &[f64], n: usize) -> Vec<f64> {
 }
 
 fn standardise(values: &[f64]) -> Option<Vec<f64>> {
+    let (mean, sd) = mean_and_sd(values)?;
+    Some(values.iter().map(|v| (v - mean) / sd).collect())
+}
+
+/// The mean and (population) standard deviation; `None` when the values
+/// are (nearly) constant.
+fn mean_and_sd(values: &[f64]) -> Option<(f64, f64)> {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     if var < 1e-9 {
-        return None;
+        None
+    } else {
+        Some((mean, var.sqrt()))
     }
-    let sd = var.sqrt();
-    Some(values.iter().map(|v| (v - mean) / sd).collect())
 }
 
 /// Best Pearson correlation of `observed` (standardised, with `trimmed` of
@@ -298,12 +305,9 @@ fn best_correlations(observed: &[f64], template: &[f64], trimmed: f64) -> (f64, 
                 let f = t - i0 as f64;
                 *w = template[i0] * (1.0 - f) + template[i1] * f;
             }
-            let mean = window.iter().sum::<f64>() / m as f64;
-            let var = window.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / m as f64;
-            if var < 1e-9 {
+            let Some((mean, sd)) = mean_and_sd(&window) else {
                 continue;
-            }
-            let sd = var.sqrt();
+            };
             let (mut a, mut b) = (0.0, 0.0);
             for (i, w) in window.iter().enumerate() {
                 let z = (w - mean) / sd;

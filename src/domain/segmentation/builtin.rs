@@ -808,11 +808,7 @@ fn upper_median(values: &[f64]) -> Option<f64> {
 
 /// `region` cut across its `axis` at point `cut`: pixels go to the side of
 /// the cut their nearest axis point is on, crumbs to the main piece.
-pub(crate) fn split_at_axis_point(
-    region: &Region,
-    axis: &[(f64, f64)],
-    cut: usize,
-) -> Option<[Region; 2]> {
+fn split_at_axis_point(region: &Region, axis: &[(f64, f64)], cut: usize) -> Option<[Region; 2]> {
     AxisSides::of(region, axis).split(cut)
 }
 
@@ -1143,6 +1139,29 @@ mod tests {
         assert_eq!(banded.len(), 1, "banded rod: {banded:?}");
     }
 
+    /// Two rods meeting at `corner`: one from `start`, one `length` long
+    /// leaving at `turn_deg` to the x axis (the first rod's direction when
+    /// `start` and `corner` lie on one row).
+    fn draw_bent_rod(
+        img: &mut GrayImage,
+        start: (f64, f64),
+        corner: (f64, f64),
+        length: f64,
+        turn_deg: f64,
+    ) {
+        let turn = turn_deg.to_radians();
+        let (ax, ay) = corner;
+        draw_rod(img, start.0, start.1, ax, ay, 4.0);
+        draw_rod(
+            img,
+            ax,
+            ay,
+            ax + length * turn.cos(),
+            ay + length * turn.sin(),
+            4.0,
+        );
+    }
+
     fn objects_above(seg: &Segmentation, y: f64) -> Vec<&SegmentedObject> {
         seg.objects
             .iter()
@@ -1179,16 +1198,7 @@ mod tests {
         let mut img = GrayImage::new(160, 160, 10);
         scale_rods(&mut img);
         // An L: the second rod carries on from the first's end, turned 95°.
-        let (ax, ay, turn) = (70.0f64, 20.0f64, 95f64.to_radians());
-        draw_rod(&mut img, 30.0, 20.0, ax, ay, 4.0);
-        draw_rod(
-            &mut img,
-            ax,
-            ay,
-            ax + 38.0 * turn.cos(),
-            ay + 38.0 * turn.sin(),
-            4.0,
-        );
+        draw_bent_rod(&mut img, (30.0, 20.0), (70.0, 20.0), 38.0, 95.0);
         let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
         let top = objects_above(&seg, 100.0);
         let areas: Vec<usize> = top.iter().map(|o| o.region.area()).collect();
@@ -1202,16 +1212,7 @@ mod tests {
         scale_rods(&mut img);
         // One chromosome bent at its centromere, well short of a corner: the
         // corner cut leaves it whole, and the join would put back a cut there.
-        let (ax, ay, turn) = (60.0f64, 20.0f64, 45f64.to_radians());
-        draw_rod(&mut img, 25.0, 20.0, ax, ay, 4.0);
-        draw_rod(
-            &mut img,
-            ax,
-            ay,
-            ax + 35.0 * turn.cos(),
-            ay + 35.0 * turn.sin(),
-            4.0,
-        );
+        draw_bent_rod(&mut img, (25.0, 20.0), (60.0, 20.0), 35.0, 45.0);
         let seg = segment(&img, Modality::Fluorescence, &BuiltinParams::default());
         let top = objects_above(&seg, 100.0);
         assert_eq!(
