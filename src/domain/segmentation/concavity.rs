@@ -117,31 +117,13 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
     if depth == 0 || (region.area() as f64) < 2.0 * params.min_piece_area {
         return vec![region.clone()];
     }
-    let outline = dense_outline(region);
-    let n = outline.len();
-    if n < 12 {
+    let Some((outline, depths)) = outline_depths(region) else {
         return vec![region.clone()];
-    }
-    let hull = convex_hull(&outline);
-    let depths: Vec<f64> = outline
-        .iter()
-        .map(|&p| {
-            (0..hull.len())
-                .map(|i| segment_distance(p, hull[i], hull[(i + 1) % hull.len()]))
-                .fold(f64::INFINITY, f64::min)
-        })
-        .collect();
+    };
+    let n = outline.len();
     let min_depth = params.min_depth * params.width_px;
     let min_facing = params.min_facing_depth.min(params.min_depth) * params.width_px;
-    let window = 3usize;
-    let notches: Vec<usize> = (0..n)
-        .filter(|&i| {
-            depths[i] >= min_facing
-                && (1..=window).all(|k| {
-                    depths[i] >= depths[(i + k) % n] && depths[i] >= depths[(i + n - k) % n]
-                })
-        })
-        .collect();
+    let notches = notches(&depths, min_facing);
     let mut best: Option<Cut> = None;
     for (ai, &a) in notches.iter().enumerate() {
         for &b in &notches[ai + 1..] {
@@ -175,17 +157,108 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
     let Some((_, pa, pb)) = best else {
         return vec![region.clone()];
     };
-    // Remove a thin band along the cut and see what falls apart.
+    let Some(parts) = split_along(region, pa, pb, params.min_piece_area) else {
+        return vec![region.clone()];
+    };
+    parts
+        .iter()
+        .flat_map(|part| cut_at_concavities(part, params, depth - 1))
+        .collect()
+}
+
+/// The dense outline of `region` and each point's depth below the convex
+/// hull, or `None` for an outline too short to have notches.
+fn outline_depths(region: &Region) -> Option<(Vec<Point>, Vec<f64>)> {
+    let outline = dense_outline(region);
+    if outline.len() < 12 {
+        return None;
+    }
+    let hull = convex_hull(&outline);
+    let depths: Vec<f64> = outline
+        .iter()
+        .map(|&p| {
+            (0..hull.len())
+                .map(|i| segment_distance(p, hull[i], hull[(i + 1) % hull.len()]))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    Some((outline, depths))
+}
+
+/// The notches of an outline: points at least `min_depth` deep and no
+/// shallower than their neighbours three points either way.
+fn notches(depths: &[f64], min_depth: f64) -> Vec<usize> {
+    let n = depths.len();
+    let window = 3usize;
+    (0..n)
+        .filter(|&i| {
+            depths[i] >= min_depth
+                && (1..=window).all(|k| {
+                    depths[i] >= depths[(i + k) % n] && depths[i] >= depths[(i + n - k) % n]
+                })
+        })
+        .collect()
+}
+
+/// Straight cuts `region` might be separated along, for callers that judge
+/// the parts by other evidence (the check against the ideogram): between
+/// two notches at least `min_depth` pixels deep, and from such a notch to
+/// the nearest point of the outline across the object; each at most
+/// `max_length` long, its ends at least `min_along` apart along the
+/// outline, and running inside the object.
+pub fn notch_cuts(
+    region: &Region,
+    min_depth: f64,
+    max_length: f64,
+    min_along: f64,
+) -> Vec<(Point, Point)> {
+    let Some((outline, depths)) = outline_depths(region) else {
+        return Vec::new();
+    };
+    let n = outline.len();
+    let notches = notches(&depths, min_depth);
+    let apart = |a: usize, b: usize| (a.abs_diff(b).min(n - a.abs_diff(b)) as f64) >= min_along;
+    let length = |pa: Point, pb: Point| (pa.0 - pb.0).hypot(pa.1 - pb.1);
+    let mut cuts = Vec::new();
+    for (ai, &a) in notches.iter().enumerate() {
+        let pa = outline[a];
+        for &b in &notches[ai + 1..] {
+            let pb = outline[b];
+            if apart(a, b) && length(pa, pb) <= max_length && share_inside(region, pa, pb) >= 0.7 {
+                cuts.push((pa, pb));
+            }
+        }
+        let across = (0..n)
+            .filter(|&b| apart(a, b))
+            .min_by(|&b, &c| length(pa, outline[b]).total_cmp(&length(pa, outline[c])));
+        if let Some(b) = across {
+            let pb = outline[b];
+            if length(pa, pb) <= max_length && share_inside(region, pa, pb) >= 0.9 {
+                cuts.push((pa, pb));
+            }
+        }
+    }
+    cuts
+}
+
+/// `region` cut along the segment `pa`-`pb`: a thin band along it is taken
+/// out, the pieces of at least `min_piece_area` pixels that fall apart are
+/// kept, and crumbs and the band go to the nearest of them. `None` unless
+/// at least two such pieces fall apart.
+pub fn split_along(
+    region: &Region,
+    pa: Point,
+    pb: Point,
+    min_piece_area: f64,
+) -> Option<Vec<Region>> {
     let (w, h) = (region.bbox.w, region.bbox.h);
     let (ox, oy) = (region.bbox.x as f64, region.bbox.y as f64);
     let mut rest = region.mask.clone();
-    let mut cut_pixels = Vec::new();
     for y in 0..h {
         for x in 0..w {
             let c = (ox + x as f64 + 0.5, oy + y as f64 + 0.5);
             if rest.get(x as i64, y as i64) && segment_distance(c, pa, pb) <= 0.75 {
                 rest.set(x as i64, y as i64, false);
-                cut_pixels.push((x, y));
             }
         }
     }
@@ -194,13 +267,13 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
         .filter(|r| r.area() > 0)
         .collect();
     parts.sort_by_key(|r| std::cmp::Reverse(r.area()));
-    if parts.len() < 2 || (parts[1].area() as f64) < params.min_piece_area {
-        return vec![region.clone()];
+    if parts.len() < 2 || (parts[1].area() as f64) < min_piece_area {
+        return None;
     }
     // Crumbs and the cut band go to the nearest big part.
     let big: Vec<Region> = parts
         .iter()
-        .filter(|r| (r.area() as f64) >= params.min_piece_area)
+        .filter(|r| (r.area() as f64) >= min_piece_area)
         .cloned()
         .collect();
     let mut labels = vec![usize::MAX; w * h];
@@ -230,19 +303,17 @@ pub fn cut_at_concavities(region: &Region, params: &ConcavityParams, depth: usiz
             .map_or(0, |(k, _)| k);
         labels[y * w + x] = nearest;
     }
-    let mut out = Vec::new();
-    for k in 0..big.len() {
-        let pixels: Vec<(usize, usize)> = (0..w * h)
-            .filter(|&i| labels[i] == k)
-            .map(|i| (region.bbox.x + i % w, region.bbox.y + i / w))
-            .collect();
-        out.extend(cut_at_concavities(
-            &Region::from_pixels(&pixels),
-            params,
-            depth - 1,
-        ));
-    }
-    out
+    Some(
+        (0..big.len())
+            .map(|k| {
+                let pixels: Vec<(usize, usize)> = (0..w * h)
+                    .filter(|&i| labels[i] == k)
+                    .map(|i| (region.bbox.x + i % w, region.bbox.y + i / w))
+                    .collect();
+                Region::from_pixels(&pixels)
+            })
+            .collect(),
+    )
 }
 
 /// The cut from the deepest sharp notch to the nearest point of the outline
@@ -345,6 +416,51 @@ mod tests {
         capsule(&mut m, (42.0, 35.0), (58.0, 11.0), 4.0, None);
         let pieces = cut_at_concavities(&local_region(&m, 0, 0), &params(), 3);
         assert_eq!(pieces.len(), 2);
+    }
+
+    #[test]
+    fn a_short_rod_against_the_side_of_a_long_one_is_separated_between_notches() {
+        // A T: the short rod's end lies on the long one's side, so the
+        // long one's axis runs past the contact and no cut across it helps.
+        let (mut long, mut short) = (Mask::new(80, 60), Mask::new(80, 60));
+        capsule(&mut long, (8.0, 40.0), (72.0, 40.0), 4.0, None);
+        capsule(&mut short, (40.0, 36.0), (40.0, 10.0), 4.0, None);
+        let mut both = long.clone();
+        for y in 0..60 {
+            for x in 0..80 {
+                if short.get(x, y) {
+                    both.set(x, y, true);
+                }
+            }
+        }
+        let (long, short) = (local_region(&long, 0, 0), local_region(&short, 0, 0));
+        let region = local_region(&both, 0, 0);
+        let cuts = notch_cuts(&region, 0.2 * 8.0, 1.5 * 8.0, 1.5 * 8.0);
+        assert!(!cuts.is_empty());
+        let separated = cuts.iter().any(|&(pa, pb)| {
+            split_along(&region, pa, pb, 30.0).is_some_and(|parts| {
+                parts.len() == 2
+                    && parts.iter().any(|p| p.iou(&long) >= 0.85)
+                    && parts.iter().any(|p| p.iou(&short) >= 0.7)
+            })
+        });
+        assert!(separated, "{cuts:?}");
+    }
+
+    #[test]
+    fn a_straight_rod_offers_no_notch_cut_and_a_cut_off_crumb_is_no_part() {
+        let mut m = Mask::new(80, 30);
+        capsule(&mut m, (8.0, 15.0), (70.0, 15.0), 4.0, None);
+        let region = local_region(&m, 0, 0);
+        assert!(notch_cuts(&region, 0.2 * 8.0, 12.0, 12.0).is_empty());
+        // Across the rod near its end: one piece is below the minimum area.
+        assert!(split_along(&region, (6.0, 8.0), (6.0, 22.0), 100.0).is_none());
+        let halves = split_along(&region, (39.0, 8.0), (39.0, 22.0), 100.0).unwrap();
+        assert_eq!(halves.len(), 2);
+        assert_eq!(
+            halves.iter().map(Region::area).sum::<usize>(),
+            region.area()
+        );
     }
 
     #[test]
