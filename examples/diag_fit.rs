@@ -10,7 +10,7 @@ use karyostation::domain::analysis::measure_objects;
 use karyostation::domain::classify::builtin::BuiltinClassifier;
 use karyostation::domain::modality::{ModalityChoice, density, resolve};
 use karyostation::domain::raster::{GrayImage, Region};
-use karyostation::domain::refine::{FitCutParams, plan_cuts};
+use karyostation::domain::refine::{FitCheckParams, plan_cuts};
 use karyostation::domain::synth::{Sex, SynthConfig, generate_spread};
 use karyostation::eval::bioimlab_truth;
 use karyostation::imageio::{LoadLimits, load_gray};
@@ -29,7 +29,7 @@ fn report(
     };
     let measured = measure_objects(gray, modality, &seg);
     let dens = density(gray, modality);
-    let mut params = FitCutParams::default();
+    let mut params = FitCheckParams::default();
     if std::env::var_os("KS_UNGATED").is_some() {
         params.min_cell_fit = f64::NEG_INFINITY;
     }

@@ -6,7 +6,7 @@
 //!
 //! `cargo run --release --example diag_synth -- [COUNT] [IMAGES] [OUT_DIR] [SEED]`
 //! (defaults 8 spreads from seed 1000, 30 images, `/tmp/diag`). One line per
-//! failure on stdout.
+//! failure on stdout. `KS_SIZE=WxH` sets the spread size (default 768x576).
 use std::path::Path;
 
 use karyostation::domain::metrics::match_instances;
@@ -31,11 +31,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let max_dump: usize = args.get(2).map_or(Ok(30), |s| s.parse())?;
     let out_dir = std::path::PathBuf::from(args.get(3).map_or("/tmp/diag", String::as_str));
     let seed: u64 = args.get(4).map_or(Ok(1000), |s| s.parse())?;
+    let (width, height) = match std::env::var("KS_SIZE") {
+        Ok(v) => {
+            let (w, h) = v.split_once('x').ok_or("KS_SIZE must be WxH")?;
+            (w.parse()?, h.parse()?)
+        }
+        Err(_) => (768, 576),
+    };
     std::fs::create_dir_all(&out_dir)?;
     let pipeline = Pipeline::default();
     let mut dumped = 0;
     for k in 0..count {
-        let mut cfg = SynthConfig::new(768, 576, seed + k as u64);
+        let mut cfg = SynthConfig::new(width, height, seed + k as u64);
         cfg.sex = if k % 2 == 0 { Sex::Female } else { Sex::Male };
         let spread = generate_spread(&cfg);
         let (analysis, _) =

@@ -16,7 +16,7 @@ use crate::domain::ports::{
     BuiltinSegmenter, ChromosomeClassifier, ClassifyError, SegmentationError, Segmenter,
 };
 use crate::domain::raster::{GrayImage, Region};
-use crate::domain::refine::cut_poor_fits;
+use crate::domain::refine::check_against_ideogram;
 use crate::imageio::{ImageLoadError, ImageSaveError, LoadLimits, load_gray, save_rgb_png};
 use crate::infer::ModelError;
 use crate::infer::classifier::OnnxClassifier;
@@ -197,12 +197,12 @@ impl Pipeline {
         timings.push(("measure".to_string(), ms_since(t)));
 
         let t = Instant::now();
-        let measured = cut_poor_fits(
+        let measured = check_against_ideogram(
             &self.fit_classifier,
             &stain,
             &gband,
             measured,
-            &self.params.fit_cut,
+            &self.params.fit_check,
         );
         timings.push(("refine".to_string(), ms_since(t)));
 

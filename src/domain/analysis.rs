@@ -16,7 +16,7 @@ use super::karyogram::homolog;
 use super::modality::Modality;
 use super::ports::ModelInfo;
 use super::raster::{GrayImage, Region};
-use super::refine::FitCutParams;
+use super::refine::FitCheckParams;
 use super::segmentation::{RejectedObject, SegmentNote, Segmentation};
 
 /// Thresholds for the per-object flags.
@@ -37,7 +37,7 @@ pub struct AnalysisParams {
     pub homolog_threshold: f64,
     pub assign: AssignParams,
     /// The segmentation's check against the ideogram (`domain::refine`).
-    pub fit_cut: FitCutParams,
+    pub fit_check: FitCheckParams,
 }
 
 impl Default for AnalysisParams {
@@ -48,7 +48,7 @@ impl Default for AnalysisParams {
             length_tolerance: 0.35,
             homolog_threshold: 8.0,
             assign: AssignParams::default(),
-            fit_cut: FitCutParams::default(),
+            fit_check: FitCheckParams::default(),
         }
     }
 }
