@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI smoke test of the Python training side: train_classifier.py --tiny and train_segmenter.py --tiny
 # (a few steps each, throwaway ONNX in a temp dir), then onnxruntime loads both exports and checks
-# the output shapes of the model contracts (models/train/README.md).
+# the output shapes of the model contracts (models/train/README.md), and the classifier export
+# rebuilt as a trainable network (classifier_model.from_onnx) gives the export's outputs.
 #
 # Works on a clean clone: without ../shared/data both --tiny runs train on a generated FAKE dataset.
 #
@@ -68,6 +69,22 @@ for n in (1, 3):
     assert shapes == [(n, 24), (n, 1), (n, 128)], shapes
     assert all(np.isfinite(o).all() for o in outs)
 print(f"classifier ok: {clf_path}")
+
+# The export rebuilt as a trainable network (train_classifier.py --init-onnx) runs like the export.
+sys.path.insert(0, "models/train")
+import torch  # noqa: E402
+from classifier_model import from_onnx  # noqa: E402
+
+gen = torch.Generator().manual_seed(0)
+calib = torch.rand(64, 1, 128, 64, generator=gen), torch.rand(64, 1, generator=gen)
+net = from_onnx(clf_path, *calib).eval()
+x, r = torch.rand(5, 1, 128, 64, generator=gen), torch.rand(5, 1, generator=gen)
+with torch.no_grad():
+    mine = [t.numpy() for t in net(x, r)]
+theirs = clf.run(names, {"image": x.numpy(), "rel_length": r.numpy()})
+worst = max(float(np.abs(a - b).max()) for a, b in zip(mine, theirs))
+assert worst < 1e-3, f"from_onnx differs from the export by {worst}"
+print(f"classifier from_onnx round trip ok (max abs difference {worst:.2e})")
 
 seg = ort.InferenceSession(seg_path, providers=["CPUExecutionProvider"])
 assert [i.name for i in seg.get_inputs()] == ["image"], seg.get_inputs()

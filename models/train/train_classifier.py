@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from classifier_model import CLASS_NAMES, IMG_H, IMG_W, NUM_CLASSES, ChromosomeNet  # noqa: E402
+from classifier_model import CLASS_NAMES, IMG_H, IMG_W, NUM_CLASSES, ChromosomeNet, from_onnx  # noqa: E402
 
 CLASS_INDEX = {n: i for i, n in enumerate(CLASS_NAMES)}
 MAX_UPSCALE = 4.0
@@ -374,6 +374,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after the epoch that passes this wall time (0 = no limit)")
     ap.add_argument("--init", default=None, help="start from this checkpoint (e.g. a stage-1 run) instead of random weights")
+    ap.add_argument("--init-onnx", default=None,
+                    help="start from the weights of this exported classifier (e.g. models/chromosome_classifier.onnx); "
+                         "the BatchNorms the export folded away are rebuilt from training crops (classifier_model.from_onnx)")
     ap.add_argument("--steps-per-epoch", type=int, default=0, help="0 = one pass over the training set")
     ap.add_argument("--warmup", type=int, default=300, help="linear warm-up steps (capped at 10%% of all steps)")
     ap.add_argument("--mfish-crops", default=None,
@@ -432,10 +435,16 @@ def main():
     counts = {ds: (int(((ds_code == c) & ~is_val).sum()), int(((ds_code == c) & is_val).sum())) for ds, c in DS_CODES.items()}
     print(f"train samples/epoch {len(tr_idx)} (bioimlab x{args.bio_oversample}); train/val crops per set {counts}", flush=True)
 
+    if args.init and args.init_onnx:
+        ap.error("--init and --init-onnx exclude each other")
     model = ChromosomeNet()
     if args.init:
         model.load_state_dict(torch.load(args.init)["model"])
         print(f"initialised from {args.init}", flush=True)
+    elif args.init_onnx:
+        calib = tr_idx[torch.randperm(len(tr_idx), generator=torch.Generator().manual_seed(args.seed))[:1024]]
+        model = from_onnx(args.init_onnx, imgs_t[calib].float()[:, None] / 255.0, rel_t[calib][:, None])
+        print(f"initialised from {args.init_onnx} (BatchNorms calibrated on {len(calib)} training crops)", flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"model params {nparams}", flush=True)
     steps_per_epoch = 2 if args.tiny else (args.steps_per_epoch or len(tr_idx) // args.batch)
