@@ -207,10 +207,22 @@ pub fn plan_cuts(
     let Some((cell, wholes)) = cell_fit(classifier, measured, params) else {
         return vec![None; measured.len()];
     };
+    cuts(classifier, density, measured, &wholes, &cell, params)
+}
+
+/// The [`best_cut`] of each object fitting `wholes`.
+fn cuts(
+    classifier: &BuiltinClassifier,
+    density: &GrayImage,
+    measured: &[MeasuredObject],
+    wholes: &[f64],
+    cell: &CellFit,
+    params: &FitCheckParams,
+) -> Vec<Option<CutTrial>> {
     measured
         .par_iter()
-        .zip(&wholes)
-        .map(|(m, &whole)| best_cut(classifier, density, m, whole, &cell, params))
+        .zip(wholes)
+        .map(|(m, &whole)| best_cut(classifier, density, m, whole, cell, params))
         .collect()
 }
 
@@ -392,11 +404,7 @@ pub fn check_against_ideogram(
     let Some((cell, wholes)) = cell_fit(classifier, &measured, params) else {
         return measured;
     };
-    let plan: Vec<Option<CutTrial>> = measured
-        .par_iter()
-        .zip(&wholes)
-        .map(|(m, &whole)| best_cut(classifier, density, m, whole, &cell, params))
-        .collect();
+    let plan = cuts(classifier, density, &measured, &wholes, &cell, params);
     // The objects after the cuts, with their fits.
     let mut objects = Vec::with_capacity(measured.len() + 4);
     let mut fits = Vec::with_capacity(measured.len() + 4);
