@@ -279,8 +279,11 @@ def model_card(m, hist, notes=""):
                 "must include the validation slides), then " if mfish_eval else "")
              + "`python models/train/train_classifier.py --data ../shared/data --out models "
              f"--epochs {targs.get('epochs', '?')} --seed {targs.get('seed', '?')} --lr {targs.get('lr', '?')}"
-             + (f" --init {targs['init']} --steps-per-epoch {targs.get('steps_per_epoch')} --warmup {targs.get('warmup')}"
-                if targs.get('init') else "")
+             + (f" --init {targs['init']}" if targs.get('init') else "")
+             + (f" --init-onnx {targs['init_onnx']}" if targs.get('init_onnx') else "")
+             + (f" --steps-per-epoch {targs.get('steps_per_epoch')} --warmup {targs.get('warmup')}"
+                if targs.get('init') or targs.get('init_onnx') else "")
+             + (f" --bio-oversample {targs['bio_oversample']}" if targs.get('bio_oversample', 2) != 2 else "")
              + (f" --mfish-crops {mfish_csv}" if mfish_csv else "")
              + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models"
              + (f" --mfish-crops {mfish_eval}" if mfish_eval else "") + "`.\n")
