@@ -63,7 +63,7 @@ class ChromosomeNet(nn.Module):
 
 
 def from_onnx(path, calib_image, calib_rel):
-    """A trainable ChromosomeNet holding the weights of an exported ONNX classifier.
+    """A ChromosomeNet (in inference mode) holding the weights of an exported ONNX classifier.
 
     The export folds each convolution's BatchNorm into the convolution (weight W', bias b'), so the
     BatchNorm parameters cannot be read back. They are rebuilt instead: the convolution keeps W' and
@@ -71,29 +71,33 @@ def from_onnx(path, calib_image, calib_rel):
     calibration batch `calib_image`, `calib_rel`), weight sqrt(v + eps) and bias m + b'. In inference
     mode that is exactly W'x + b' whatever the batch; in training mode, where BatchNorm uses the
     statistics of each batch, it is the same as long as a batch looks like the calibration batch.
-    The ONNX convolutions, and the linear layers after them, are taken in graph order, which is the
-    order the network runs its layers in; every shape is checked.
+    The embedding layer's BatchNorm stays unfolded in the export and is read back as it is. The ONNX
+    convolutions, and the linear layers after them, are taken in graph order, which is the order the
+    network runs its layers in; every count and shape is checked.
     """
     import onnx
     from onnx import numpy_helper
 
     graph = onnx.load(path).graph
     init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    for node in graph.node:  # constants stored as Constant nodes rather than initializers
-        if node.op_type == "Constant":
-            for a in node.attribute:
-                if a.name == "value":
-                    init[node.output[0]] = numpy_helper.to_array(a.t)
     onnx_convs = [n for n in graph.node if n.op_type == "Conv"]
     onnx_linears = [n for n in graph.node if n.op_type in ("Gemm", "MatMul")]
     onnx_bns = [n for n in graph.node if n.op_type == "BatchNormalization"]
 
-    model = ChromosomeNet()
+    def constant(name, shape, transpose=False):
+        if name not in init:
+            raise ValueError(f"{path}: {name} is not a stored weight")
+        value = torch.from_numpy(init[name].copy()).float()
+        value = value.t() if transpose else value
+        if tuple(value.shape) != tuple(shape):
+            raise ValueError(f"{path}: {name} has shape {tuple(value.shape)}, the network needs {tuple(shape)}")
+        return value
+
+    model = ChromosomeNet().eval()
     # The convolutions in the order the network runs them, each with the BatchNorm after it.
     order = []
     hooks = [m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
              for m in model.modules() if isinstance(m, nn.Conv2d)]
-    model.eval()
     with torch.no_grad():
         model(calib_image[:2], calib_rel[:2])
     for h in hooks:
@@ -106,76 +110,47 @@ def from_onnx(path, calib_image, calib_rel):
                     bn_after[a] = b
         if isinstance(m, Block):
             bn_after[m.c1], bn_after[m.c2] = m.b1, m.b2
-    if len(order) != len(onnx_convs):
-        raise ValueError(f"{path}: {len(onnx_convs)} convolutions, the network has {len(order)}")
+    fc_lin, fc_bn = model.fc[1], model.fc[2]
+    heads = (fc_lin, model.cls, model.pol)
+    for what, found, needed in (("convolutions", len(onnx_convs), len(order)),
+                                ("linear layers", len(onnx_linears), len(heads)),
+                                ("BatchNormalization nodes (the embedding's)", len(onnx_bns), 1)):
+        if found != needed:
+            raise ValueError(f"{path}: {found} {what}, the network has {needed}")
 
-    def tensor(name, shape):
-        if name not in init:
-            raise ValueError(f"{path}: {name} is not a constant")
-        return tensor_like(torch.from_numpy(init[name].copy()).float(), shape, path, name)
-
-    biases = {}
     with torch.no_grad():
+        for lin, node in zip(heads, onnx_linears):
+            transposed = node.op_type == "MatMul" or not any(a.name == "transB" and a.i == 1 for a in node.attribute)
+            lin.weight.copy_(constant(node.input[1], lin.weight.shape, transpose=transposed))
+            if lin.bias is not None:
+                lin.bias.copy_(constant(node.input[2], lin.bias.shape))
+        bn_node = onnx_bns[0]
+        for param, name in zip((fc_bn.weight, fc_bn.bias, fc_bn.running_mean, fc_bn.running_var), bn_node.input[1:5]):
+            param.copy_(constant(name, param.shape))
+        # Each convolution's folded weight, and a placeholder BatchNorm adding its folded bias (exact in
+        # inference mode), then the calibration statistics of W'x.
+        biases = {}
         for conv, node in zip(order, onnx_convs):
-            conv.weight.copy_(tensor(node.input[1], conv.weight.shape))
-            biases[conv] = tensor(node.input[2], (conv.out_channels,)) if len(node.input) > 2 else \
-                torch.zeros(conv.out_channels)
-        # The embedding layer: Linear (no bias) then BatchNorm1d, kept as such or folded into the Gemm.
-        fc_lin, fc_bn = model.fc[1], model.fc[2]
-        if len(onnx_linears) != 3:
-            raise ValueError(f"{path}: {len(onnx_linears)} linear layers, the network has 3")
-        for lin, node in zip((fc_lin, model.cls, model.pol), onnx_linears):
-            w = init.get(node.input[1])
-            if w is None:
-                raise ValueError(f"{path}: {node.input[1]} is not a constant")
-            transposed = node.op_type == "MatMul" or not any(
-                a.name == "transB" and a.i == 1 for a in node.attribute)
-            w = torch.from_numpy(w.copy()).float()
-            lin.weight.copy_(tensor_like(w.t() if transposed else w, lin.weight.shape, path, node.input[1]))
-            bias = torch.from_numpy(init[node.input[2]].copy()).float() if len(node.input) > 2 else None
-            if lin is fc_lin:
-                fc_bias = bias if bias is not None else torch.zeros(lin.out_features)
-            elif bias is not None:
-                lin.bias.copy_(tensor_like(bias, lin.bias.shape, path, node.input[2]))
-        if onnx_bns:
-            if len(onnx_bns) != 1:
-                raise ValueError(f"{path}: {len(onnx_bns)} BatchNormalization nodes, the network has 1 unfolded")
-            names = onnx_bns[0].input[1:5]
-            fc_bn.weight.copy_(tensor(names[0], fc_bn.weight.shape))
-            fc_bn.bias.copy_(tensor(names[1], fc_bn.bias.shape))
-            fc_bn.running_mean.copy_(tensor(names[2], fc_bn.running_mean.shape))
-            fc_bn.running_var.copy_(tensor(names[3], fc_bn.running_var.shape))
-            fold_fc = False
-        else:
-            fold_fc = True
-        # Placeholder BatchNorms, exact in inference mode, then the calibration statistics.
-        pairs = [(c, bn_after[c], biases[c]) for c in order]
-        if fold_fc:
-            pairs.append((fc_lin, fc_bn, fc_bias))
-        for _, bn, b in pairs:
+            conv.weight.copy_(constant(node.input[1], conv.weight.shape))
+            b = constant(node.input[2], (conv.out_channels,)) if len(node.input) > 2 else torch.zeros(conv.out_channels)
+            biases[conv] = b
+            bn = bn_after[conv]
             bn.running_mean.zero_()
             bn.running_var.fill_(1.0)
             bn.weight.fill_(math.sqrt(1.0 + bn.eps))
             bn.bias.copy_(b)
         stats = {}
-        hooks = [layer.register_forward_hook(
+        hooks = [conv.register_forward_hook(
             lambda mod, _i, out: stats.__setitem__(mod, out.transpose(0, 1).reshape(out.shape[1], -1)))
-            for layer, _, _ in pairs]
+            for conv in order]
         model(calib_image, calib_rel)
         for h in hooks:
             h.remove()
-        for layer, bn, b in pairs:
-            z = stats[layer]
+        for conv in order:
+            z, bn = stats[conv], bn_after[conv]
             mean, var = z.mean(dim=1), z.var(dim=1, unbiased=False)
             bn.running_mean.copy_(mean)
             bn.running_var.copy_(var)
             bn.weight.copy_(torch.sqrt(var + bn.eps))
-            bn.bias.copy_(mean + b)
+            bn.bias.copy_(mean + biases[conv])
     return model
-
-
-def tensor_like(value, shape, path, name):
-    """`value` if it has `shape`, else a clear error naming the ONNX constant."""
-    if tuple(value.shape) != tuple(shape):
-        raise ValueError(f"{path}: {name} has shape {tuple(value.shape)}, the network needs {tuple(shape)}")
-    return value

@@ -383,6 +383,8 @@ def main():
                     help="mfish_crops.csv written by `karyostation mfish-crops` (crops cut by the pipeline from M-FISH spreads)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
+    if args.init and args.init_onnx:
+        ap.error("--init and --init-onnx exclude each other")
 
     torch.set_num_threads(args.threads)
     set_seed(args.seed)
@@ -435,8 +437,6 @@ def main():
     counts = {ds: (int(((ds_code == c) & ~is_val).sum()), int(((ds_code == c) & is_val).sum())) for ds, c in DS_CODES.items()}
     print(f"train samples/epoch {len(tr_idx)} (bioimlab x{args.bio_oversample}); train/val crops per set {counts}", flush=True)
 
-    if args.init and args.init_onnx:
-        ap.error("--init and --init-onnx exclude each other")
     model = ChromosomeNet()
     if args.init:
         model.load_state_dict(torch.load(args.init)["model"])
