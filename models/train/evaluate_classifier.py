@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from classifier_model import CLASS_NAMES, NUM_CLASSES  # noqa: E402
 from train_classifier import (MAX_UPSCALE, SPLIT_SEED, VAL_FRACTION, build_arrays, load_rows,  # noqa: E402
-                              make_split, preprocess_crop)
+                              make_split, preprocess_crop, upright)
 
 DISCARD = [0.0, 0.01, 0.02, 0.05, 0.10]
 SETS = ("pki3", "bioimlab", "mfish")
@@ -53,6 +53,78 @@ def second_look(sess, x, rel, prob):
         return out
     turned = np.ascontiguousarray(x[unc][..., ::-1, ::-1])
     out[unc] = 0.5 * (out[unc] + softmax(run(sess, turned, rel[unc])[0]))
+    return out
+
+
+def min_cost_assignment(cost):
+    """Rows -> distinct columns (n <= m) minimising the total cost: the Hungarian algorithm with
+    potentials (as src/domain/classify/hungarian.rs). Returns the column of each row."""
+    n, m = cost.shape
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, np.int64)  # owner[j] = 1-based row holding column j (0 = free)
+    for i in range(1, n + 1):
+        owner[0] = i
+        j0 = 0
+        minv = np.full(m + 1, np.inf)
+        way = np.zeros(m + 1, np.int64)
+        used = np.zeros(m + 1, bool)
+        while True:
+            used[j0] = True
+            i0 = owner[j0]
+            free = ~used[1:]
+            cur = cost[i0 - 1] - u[i0] - v[1:]
+            better = free & (cur < minv[1:])
+            minv[1:][better] = cur[better]
+            way[1:][better] = j0
+            cand = np.where(free, minv[1:], np.inf)
+            j1 = int(np.argmin(cand)) + 1
+            delta = cand[j1 - 1]
+            u[owner[used]] += delta
+            v[used] -= delta
+            minv[1:][free] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    cols = np.zeros(n, np.int64)
+    for j in range(1, m + 1):
+        if owner[j]:
+            cols[owner[j] - 1] = j - 1
+    return cols
+
+
+# The app's whole-cell assignment (src/domain/classify/assign.rs, AssignParams::default()):
+# two places per autosome, X places at cost 0 and 1, a Y place at 1, two surplus places per
+# class at +2.5, and an "unassigned" place per object at 9 (nats; a place costs -ln p).
+SURPLUS_PENALTY, UNASSIGNED_COST, SURPLUS_PLACES, SEX_PLACE_COST = 2.5, 9.0, 2, 1.0
+
+
+def assign_cell(prob):
+    """Class placed for each crop of one cell (-1 = unassigned), as the app arranges a karyogram."""
+    classes, extra = [], []
+    for c in range(NUM_CLASSES):
+        regular = [0.0, SEX_PLACE_COST] if CLASS_NAMES[c] == "X" else \
+            [SEX_PLACE_COST] if CLASS_NAMES[c] == "Y" else [0.0, 0.0]
+        for e in regular + [SURPLUS_PENALTY] * SURPLUS_PLACES:
+            classes.append(c)
+            extra.append(e)
+    n = len(prob)
+    nll = -np.log(np.clip(prob, 1e-12, None))
+    cost = np.concatenate([nll[:, classes] + np.array(extra)[None], np.full((n, n), UNASSIGNED_COST)], 1)
+    cols = min_cost_assignment(cost)
+    places = np.array(classes + [-1] * n)
+    return places[cols]
+
+
+def cell_assigned(prob, cells):
+    """The class each crop gets when its whole cell is assigned at once."""
+    out = np.full(len(prob), -1)
+    for c in np.unique(cells):
+        idx = np.nonzero(cells == c)[0]
+        out[idx] = assign_cell(prob[idx])
     return out
 
 
@@ -137,6 +209,7 @@ def main():
     rel = rel[:, None].astype(np.float32)
     labels = np.array([r["label"] for r in rows])
     ds_of = np.array([r["ds"] for r in rows])
+    cells = np.array([r["cell"] for r in rows])
     is_pki = ds_of == "pki3"
 
     logits, pol, emb = run(sess, x, rel)
@@ -144,6 +217,7 @@ def main():
     prob1, prob0 = softmax(logits), softmax(logits0)
     prob = second_look(sess, x, rel, prob1)
     pred, pred0, pred1 = prob.argmax(1), prob0.argmax(1), prob1.argmax(1)
+    pred_cell = cell_assigned(prob, cells)
 
     # polarity: upright Pki-3 crops (p arm up) and the same crops rotated 180 degrees BEFORE preprocessing
     from PIL import Image
@@ -151,7 +225,7 @@ def main():
     flipped = np.zeros((len(pki_idx), 1, 128, 64), np.float32)
     for k, i in enumerate(pki_idx):
         g = np.asarray(Image.open(rows[i]["path"]).convert("L"))[::-1, ::-1]
-        flipped[k, 0] = preprocess_crop(np.ascontiguousarray(g))[0]
+        flipped[k, 0] = preprocess_crop(upright(np.ascontiguousarray(g)))[0]
     logits_f, pol_f, _ = run(sess, flipped, rel[pki_idx])
     pol_up = float((pol[pki_idx] > 0).mean())
     pol_dn = float((pol_f < 0).mean())
@@ -170,6 +244,7 @@ def main():
              "top1_single_view": float((pred1[m] == labels[m]).mean()),
              "second_look_share": float((prob1[m].max(1) < SECOND_LOOK_BELOW).mean()),
              "top1_rel_length_unknown": float((pred0[m] == labels[m]).mean()),
+             "top1_cell_assigned": float((pred_cell[m] == labels[m]).mean()),
              "top2": float((np.argsort(-prob[m], 1)[:, :2] == labels[m][:, None]).any(1).mean()),
              "accuracy_after_discarding_highest_entropy": entropy_curve(prob[m], labels[m]),
              "per_class": per_class(pred[m], labels[m])}
@@ -317,6 +392,9 @@ def model_card(m, hist, notes=""):
              f"{pct(mf.get('second_look_share'))} | |")
     L.append(f"| top-1, rel_length = 0 (unknown) (one view) | {pct(p.get('top1_rel_length_unknown'))} | "
              f"{pct(b.get('top1_rel_length_unknown'))} | {pct(mf.get('top1_rel_length_unknown'))} | |")
+    L.append(f"| class placed by the whole-cell assignment (each karyogram / spread assigned at once, as the app "
+             f"arranges a cell) | {pct(p.get('top1_cell_assigned'))} | {pct(b.get('top1_cell_assigned'))} | "
+             f"{pct(mf.get('top1_cell_assigned'))} | |")
     L.append(f"| top-2 | {pct(p.get('top2'))} | {pct(b.get('top2'))} | {pct(mf.get('top2'))} | |")
     L.append(f"| polarity (upright / flipped) | {pct(p.get('polarity'))} ({pct(p.get('polarity_upright'))} / "
              f"{pct(p.get('polarity_flipped'))}) | n/a (no label) | n/a (no label) | >= 99% |")
@@ -358,6 +436,10 @@ def model_card(m, hist, notes=""):
 CONTRACT = """- Inputs
   - `image`: float32 `[N,1,128,64]` (N dynamic). Preprocessing of one crop (8-bit grey, chromosome dark on
     light, i.e. G-band look; invert fluorescence crops first with `255 - v`):
+    0. upright: foreground = `255 - v > max(20, 0.25 max(255 - v) + 0.5 mean(255 - v))`; when the principal axis
+       of the foreground pixels leans more than 15 degrees from the vertical, turn the crop by that lean (the
+       smallest angle, so the top stays the top; bilinear, white fill) and cut it to the turned foreground's
+       bounding box plus 2 px (`upright` in `train_classifier.py`, `src/infer/preprocess.rs`);
     1. `s = min(128/h, 64/w, 4)` (never upscale beyond 4x);
     2. resize with bilinear filtering (PIL `Image.BILINEAR`, which antialiases when shrinking) to
        `nw = clamp(floor(w*s + 0.5), 1, 64)`, `nh = clamp(floor(h*s + 0.5), 1, 128)`;

@@ -60,18 +60,61 @@ def preprocess_crop(gray):
     return x, (x0, y0, nw, nh)
 
 
-def axis_length(gray_dark_on_light):
-    """Length of a possibly tilted chromosome: extent of foreground pixels along the principal axis."""
+def _foreground(gray_dark_on_light):
+    """Foreground mask of a crop (dark chromosome on light) and the threshold it used."""
     a = 255.0 - gray_dark_on_light.astype(np.float32)
-    thr = max(20.0, 0.5 * float(a.max()) * 0.5 + 0.5 * float(np.mean(a)))
-    ys, xs = np.nonzero(a > thr)
+    thr = max(20.0, 0.25 * float(a.max()) + 0.5 * float(np.mean(a)))
+    return a > thr, thr
+
+
+def _principal_axis(mask):
+    """Foreground points centred, and the unit principal axis (x, y) pointing down; None if too few."""
+    ys, xs = np.nonzero(mask)
     if len(xs) < 5:
-        return float(gray_dark_on_light.shape[0])
+        return None
     pts = np.stack([xs, ys], 1).astype(np.float64)
     pts -= pts.mean(0)
     _, _, vt = np.linalg.svd(pts, full_matrices=False)
-    proj = pts @ vt[0]
+    axis = vt[0] if vt[0][1] >= 0 else -vt[0]
+    return pts, axis
+
+
+def axis_length(gray_dark_on_light):
+    """Length of a possibly tilted chromosome: extent of foreground pixels along the principal axis."""
+    found = _principal_axis(_foreground(gray_dark_on_light)[0])
+    if found is None:
+        return float(gray_dark_on_light.shape[0])
+    pts, axis = found
+    proj = pts @ axis
     return float(proj.max() - proj.min() + 1.0)
+
+
+# Crops whose principal axis leans further than this from the vertical are turned upright
+# before preprocessing (src/infer/preprocess.rs does the same): BioImLab crops are cut from
+# karyograms at whatever angle the chromosome lay, about 40% of them more than 20 degrees off.
+UPRIGHT_ABOVE_DEG = 15.0
+
+
+def upright(gray_dark_on_light):
+    """The crop turned by the smallest angle that makes its principal axis vertical, when it leans
+    more than UPRIGHT_ABOVE_DEG (the top stays the top: the turn is always below 90 degrees),
+    cropped to the foreground with a 2 px margin; otherwise the crop as given."""
+    mask, thr = _foreground(gray_dark_on_light)
+    found = _principal_axis(mask)
+    if found is None:
+        return gray_dark_on_light
+    vx, vy = found[1]
+    lean = math.degrees(math.atan2(vx, vy))  # > 0: the lower end lies to the right
+    if abs(lean) <= UPRIGHT_ABOVE_DEG:
+        return gray_dark_on_light
+    turned = np.asarray(Image.fromarray(gray_dark_on_light, mode="L").rotate(
+        -lean, resample=Image.BILINEAR, expand=True, fillcolor=255))
+    ys, xs = np.nonzero(255.0 - turned.astype(np.float32) > thr)
+    if len(xs) == 0:
+        return gray_dark_on_light
+    y0, y1 = max(0, ys.min() - 2), min(turned.shape[0], ys.max() + 3)
+    x0, x1 = max(0, xs.min() - 2), min(turned.shape[1], xs.max() + 3)
+    return np.ascontiguousarray(turned[y0:y1, x0:x1])
 
 
 # ---------------------------------------------------------------- data
@@ -149,7 +192,7 @@ def build_arrays(rows):
             lengths[i] = r["length"]
         else:
             lengths[i] = g.shape[0]  # upright crop: height is the length
-        x, rect = preprocess_crop(g)
+        x, rect = preprocess_crop(upright(g))
         imgs[i] = np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
         rects[i] = rect
     cells = {}
@@ -164,7 +207,7 @@ def build_arrays(rows):
 
 def cached_arrays(rows, cache):
     key = f"{len(rows)}_{rows[0]['path'][-40:]}_{rows[-1]['path'][-40:]}".replace("/", "_")
-    f = os.path.join(cache, f"prep_v1_{key}.npz") if cache else None
+    f = os.path.join(cache, f"prep_v2_{key}.npz") if cache else None
     if f and os.path.exists(f):
         z = np.load(f)
         return z["imgs"], z["rects"], z["rel"]

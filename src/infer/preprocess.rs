@@ -1,17 +1,19 @@
 //! Input preparation for the learned classifier, identical to the training
-//! code (`models/train/`): normalisation `"gband_fit_128x64"`.
+//! code (`models/train/`): normalisation `"gband_upright15_fit_128x64"`.
 //!
 //! A crop in G-band look (dark chromosome on a light background; fluorescence
 //! crops are inverted first) is scaled by `s = min(128 / h, 64 / w, 4)` with
 //! a triangle (bilinear, antialiased when shrinking) filter as Pillow's
 //! `BILINEAR` resize does, pasted centred on a 64 x 128 white canvas, and
-//! mapped to `1 - v / 255` (chromosome high, background 0).
+//! mapped to `1 - v / 255` (chromosome high, background 0). A crop that
+//! leans more than [`UPRIGHT_ABOVE_DEG`] is first turned upright ([`upright`]).
 
-use crate::domain::raster::GrayImage;
+use crate::domain::karyogram::crop::rotate_by;
+use crate::domain::raster::{BBox, GrayImage};
 
 pub const INPUT_HEIGHT: usize = 128;
 pub const INPUT_WIDTH: usize = 64;
-pub const NORMALISATION: &str = "gband_fit_128x64";
+pub const NORMALISATION: &str = "gband_upright15_fit_128x64";
 
 /// One resampling axis: for each output index, the first input index and the
 /// normalised weights (Pillow's precomputed coefficients).
@@ -75,8 +77,93 @@ pub fn resize_bilinear(img: &GrayImage, out_w: usize, out_h: usize) -> GrayImage
     out
 }
 
+/// Crops whose principal axis leans further than this from the vertical are
+/// turned upright before they are scaled (`UPRIGHT_ABOVE_DEG` in
+/// `models/train/train_classifier.py`). Crops straightened by the pipeline
+/// stand upright already; a crop cut from a karyogram or a spread by hand may
+/// lie at any angle.
+pub const UPRIGHT_ABOVE_DEG: f64 = 15.0;
+
+/// Foreground of a crop in G-band look: `255 - v` above
+/// `max(20, 0.25 * max + 0.5 * mean)` of `255 - v`.
+fn foreground_threshold(crop: &GrayImage) -> f64 {
+    let (mut max, mut sum) = (0.0f64, 0.0f64);
+    for &v in crop.data() {
+        let a = 255.0 - f64::from(v);
+        max = max.max(a);
+        sum += a;
+    }
+    let mean = sum / crop.data().len().max(1) as f64;
+    (0.25 * max + 0.5 * mean).max(20.0)
+}
+
+/// How far (degrees) the crop's principal axis leans from the vertical,
+/// positive when its lower end lies to the right; `None` for fewer than five
+/// foreground pixels.
+fn lean_deg(crop: &GrayImage, threshold: f64) -> Option<f64> {
+    let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0f64, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for y in 0..crop.height() {
+        for x in 0..crop.width() {
+            if 255.0 - f64::from(crop.at(x, y)) > threshold {
+                let (fx, fy) = (x as f64, y as f64);
+                n += 1.0;
+                sx += fx;
+                sy += fy;
+                sxx += fx * fx;
+                syy += fy * fy;
+                sxy += fx * fy;
+            }
+        }
+    }
+    if n < 5.0 {
+        return None;
+    }
+    let (mx, my) = (sx / n, sy / n);
+    let (cxx, cyy, cxy) = (sxx / n - mx * mx, syy / n - my * my, sxy / n - mx * my);
+    // Direction of the larger eigenvector of the covariance, pointing down.
+    let theta = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
+    let (mut vx, mut vy) = (theta.cos(), theta.sin());
+    if vy < 0.0 {
+        (vx, vy) = (-vx, -vy);
+    }
+    Some(vx.atan2(vy).to_degrees())
+}
+
+/// The crop turned upright when its principal axis leans more than
+/// [`UPRIGHT_ABOVE_DEG`] (by the smallest angle, below 90 degrees, so the
+/// top stays the top) and cut to its foreground with a 2 px margin; `None`
+/// when it stands upright already (or has no foreground to measure).
+pub fn upright(crop: &GrayImage) -> Option<GrayImage> {
+    let threshold = foreground_threshold(crop);
+    let lean = lean_deg(crop, threshold)?;
+    if lean.abs() <= UPRIGHT_ABOVE_DEG {
+        return None;
+    }
+    let turned = rotate_by(crop, lean);
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..turned.height() {
+        for x in 0..turned.width() {
+            if 255.0 - f64::from(turned.at(x, y)) > threshold {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    if x0 > x1 {
+        return None;
+    }
+    let bbox = BBox {
+        x: x0,
+        y: y0,
+        w: x1 - x0 + 1,
+        h: y1 - y0 + 1,
+    };
+    Some(turned.crop(bbox.padded(2, turned.width(), turned.height())))
+}
+
 /// The model input for one crop: `INPUT_HEIGHT * INPUT_WIDTH` values, row-major.
 pub fn classifier_input(crop: &GrayImage) -> Vec<f32> {
+    let turned = upright(crop);
+    let crop = turned.as_ref().unwrap_or(crop);
     let (w, h) = (crop.width(), crop.height());
     let mut canvas = vec![0f32; INPUT_HEIGHT * INPUT_WIDTH];
     if w == 0 || h == 0 {
@@ -159,6 +246,73 @@ mod tests {
             classifier_input(&GrayImage::new(0, 0, 0))
                 .iter()
                 .all(|&v| v == 0.0)
+        );
+    }
+
+    /// A dark rod 12 px wide and 80 px long on white, its axis leaning
+    /// `lean` degrees from the vertical (lower end to the right), with a
+    /// darker knob at its upper end.
+    fn leaning_rod(lean: f64) -> GrayImage {
+        let mut img = GrayImage::new(120, 120, 250);
+        let (dx, dy) = (lean.to_radians().sin(), lean.to_radians().cos());
+        for y in 0..120 {
+            for x in 0..120 {
+                let (px, py) = (x as f64 - 60.0, y as f64 - 60.0);
+                let along = px * dx + py * dy;
+                let across = px * dy - py * dx;
+                if along.abs() <= 40.0 && across.abs() <= 6.0 {
+                    let v = if along < -30.0 { 20 } else { 90 };
+                    img.set(x as i64, y as i64, v);
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn leaning_crops_are_turned_upright_with_the_top_kept_on_top() {
+        for lean in [-50.0, -30.0, 25.0, 40.0, 70.0] {
+            let crop = leaning_rod(lean);
+            let measured = lean_deg(&crop, foreground_threshold(&crop)).unwrap();
+            assert!((measured - lean).abs() < 2.0, "{lean}: measured {measured}");
+            let turned = upright(&crop).expect("a leaning crop is turned");
+            let after = lean_deg(&turned, foreground_threshold(&turned)).unwrap();
+            assert!(after.abs() < 2.0, "{lean}: still leans {after}");
+            // Cut to the rod: about 80 x 12 plus the margin.
+            assert!((82..=90).contains(&turned.height()), "{lean}: {turned:?}");
+            assert!(turned.width() <= 20, "{lean}: width {}", turned.width());
+            // The dark knob (the top) is still in the upper part.
+            let row_mean = |y: usize| {
+                (0..turned.width())
+                    .map(|x| f64::from(turned.at(x, y)))
+                    .sum::<f64>()
+                    / turned.width() as f64
+            };
+            let h = turned.height();
+            let top: f64 = (0..h / 4).map(row_mean).sum();
+            let bottom: f64 = (h - h / 4..h).map(row_mean).sum();
+            assert!(top < bottom, "{lean}: the knob moved to the bottom");
+        }
+    }
+
+    #[test]
+    fn upright_and_slightly_leaning_crops_are_left_as_given() {
+        for lean in [0.0, 8.0, -12.0] {
+            assert!(upright(&leaning_rod(lean)).is_none(), "{lean}");
+        }
+        assert!(upright(&GrayImage::new(30, 30, 255)).is_none());
+        assert!(upright(&GrayImage::new(0, 0, 0)).is_none());
+        // A leaning crop changes the model input; an upright one does not.
+        let rod = leaning_rod(0.0);
+        assert_eq!(classifier_input(&rod), classifier_input(&rod.clone()));
+        assert_ne!(
+            classifier_input(&leaning_rod(40.0)),
+            classifier_input(&rod.crop(BBox {
+                x: 0,
+                y: 0,
+                w: 120,
+                h: 120
+            }))
         );
     }
 

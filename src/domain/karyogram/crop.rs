@@ -56,7 +56,17 @@ pub fn rotate(img: &GrayImage, degrees: i32) -> GrayImage {
     if degrees == 180 {
         return img.rotated_180();
     }
-    let theta = f64::from(degrees).to_radians();
+    rotate_by(img, f64::from(degrees))
+}
+
+/// `img` turned clockwise by `degrees` (any angle) about its centre into a
+/// canvas that holds the whole turned image, sampled bilinearly; uncovered
+/// pixels read 255.
+pub fn rotate_by(img: &GrayImage, degrees: f64) -> GrayImage {
+    if img.width() == 0 || img.height() == 0 {
+        return img.clone();
+    }
+    let theta = degrees.to_radians();
     let (sin, cos) = theta.sin_cos();
     let (w, h) = (img.width() as f64, img.height() as f64);
     // Less a hair before rounding up: cos 90° is 6e-17, not 0.
