@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 NUM_CLASSES = 24
 CLASS_NAMES = [str(i) for i in range(1, 23)] + ["X", "Y"]
-IMG_H, IMG_W = 128, 64
+from crop_preprocess import IMG_H  # noqa: E402  (one definition of the input size)
 
 
 class Block(nn.Module):

@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from classifier_model import CLASS_NAMES, NUM_CLASSES  # noqa: E402
-from train_classifier import (MAX_UPSCALE, SPLIT_SEED, VAL_FRACTION, build_arrays, load_rows,  # noqa: E402
-                              make_split, preprocess_crop, upright)
+from train_classifier import (SPLIT_SEED, VAL_FRACTION, build_arrays, load_rows,  # noqa: E402
+                              make_split, prepare)
 
 DISCARD = [0.0, 0.01, 0.02, 0.05, 0.10]
 SETS = ("pki3", "bioimlab", "mfish")
@@ -225,7 +225,7 @@ def main():
     flipped = np.zeros((len(pki_idx), 1, 128, 64), np.float32)
     for k, i in enumerate(pki_idx):
         g = np.asarray(Image.open(rows[i]["path"]).convert("L"))[::-1, ::-1]
-        flipped[k, 0] = preprocess_crop(upright(np.ascontiguousarray(g)))[0]
+        flipped[k, 0] = prepare(np.ascontiguousarray(g))[0]
     logits_f, pol_f, _ = run(sess, flipped, rel[pki_idx])
     pol_up = float((pol[pki_idx] > 0).mean())
     pol_dn = float((pol_f < 0).mean())
@@ -275,7 +275,7 @@ def main():
     if args.history and os.path.exists(args.history):
         hist = json.load(open(args.history))
         metrics["training"] = {k: hist[k] for k in ("best_epoch", "train_time_s", "params", "args") if k in hist}
-        metrics["training"]["epochs_run"] = len(hist.get("history", []))
+        metrics["training"]["epochs_run"] = len({h["epoch"] for h in hist.get("history", [])})
 
     os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, "chromosome_classifier_confusion.png")
@@ -346,7 +346,10 @@ def model_card(m, hist, notes=""):
              f"cosine decay, {targs.get('epochs', '?')} epochs planned, {tr.get('epochs_run', '?')} run; BioImLab training "
              f"crops repeated x{targs.get('bio_oversample', '?')} per epoch; best-on-validation epoch "
              f"{tr.get('best_epoch', '?')} kept (score = mean of Pki-3 top-1, BioImLab top-1, M-FISH top-1 (when used) "
-             "and polarity).\n"
+             "and polarity)"
+             + (f"; an exponential moving average of the weights (decay {targs['ema']} per step) was scored "
+                "beside them each epoch, and the better of the two kept" if targs.get("ema") else "")
+             + ".\n"
              f"- Seed {targs.get('seed', '?')}; {targs.get('threads', 2)} CPU threads; training wall time "
              f"{tr.get('train_time_s', 0) / 60:.0f} min on a 2-core CPU shared with other work.\n"
              "- Reproduce (this stage): "
@@ -359,16 +362,19 @@ def model_card(m, hist, notes=""):
              + (f" --steps-per-epoch {targs.get('steps_per_epoch')} --warmup {targs.get('warmup')}"
                 if targs.get('init') or targs.get('init_onnx') else "")
              + (f" --bio-oversample {targs['bio_oversample']}" if targs.get('bio_oversample', 2) != 2 else "")
+             + (f" --ema {targs['ema']}" if targs.get('ema') else "")
+             + (f" --max-minutes {targs['max_minutes']:g}" if targs.get('max_minutes') else "")
              + (f" --mfish-crops {mfish_csv}" if mfish_csv else "")
              + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models"
              + (f" --mfish-crops {mfish_eval}" if mfish_eval else "") + "`.\n")
     if notes:
         L.append(notes.rstrip() + "\n")
     if hist and hist.get("history"):
-        L.append("| epoch | train loss | train acc (aug.) | Pki-3 top-1 | BioImLab top-1 | M-FISH top-1 | polarity | min |\n"
-                 "|---|---|---|---|---|---|---|---|")
+        L.append("| epoch | weights | train loss | train acc (aug.) | Pki-3 top-1 | BioImLab top-1 | M-FISH top-1 | "
+                 "polarity | min |\n|---|---|---|---|---|---|---|---|---|")
         for h in hist["history"]:
-            L.append(f"| {h['epoch']} | {h['train_loss']:.3f} | {pct(h['train_acc'])} | {pct(h.get('pki3_top1'))} | "
+            L.append(f"| {h['epoch']} | {h.get('weights', 'model')} | {h['train_loss']:.3f} | {pct(h['train_acc'])} | "
+                     f"{pct(h.get('pki3_top1'))} | "
                      f"{pct(h.get('bioimlab_top1'))} | {pct(h.get('mfish_top1'))} | {pct(h.get('pki3_polarity'))} | "
                      f"{h['time_s'] / 60:.1f} |")
         L.append("")
@@ -440,6 +446,9 @@ CONTRACT = """- Inputs
        of the foreground pixels leans more than 15 degrees from the vertical, turn the crop by that lean (the
        smallest angle, so the top stays the top; bilinear, white fill) and cut it to the turned foreground's
        bounding box plus 2 px (`upright` in `train_classifier.py`, `src/infer/preprocess.rs`);
+    0b. trim: every crop is cut to the bounding box of its pixels with `255 - v > 20` plus 2 px (`trim`), so a
+       chromosome on a padded canvas (some BioImLab karyotypes are cut as 200x100 canvases) fills the input as a
+       tight crop does; a tight crop is unchanged;
     1. `s = min(128/h, 64/w, 4)` (never upscale beyond 4x);
     2. resize with bilinear filtering (PIL `Image.BILINEAR`, which antialiases when shrinking) to
        `nw = clamp(floor(w*s + 0.5), 1, 64)`, `nh = clamp(floor(h*s + 0.5), 1, 128)`;

@@ -18,7 +18,7 @@ import sys
 
 TASKS = {
     "chromosome-classifier": dict(name="chromosome-classifier", file="chromosome_classifier.onnx",
-                                  normalisation="gband_upright15_fit_128x64",
+                                  normalisation="gband_upright15_trim20_fit_128x64",
                                   classes=[str(i) for i in range(1, 23)] + ["X", "Y"],
                                   card="chromosome_classifier.card.md"),
     "segmenter": dict(name="chromosome-segmenter", file="chromosome_segmenter.onnx",

@@ -30,91 +30,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from classifier_model import CLASS_NAMES, IMG_H, IMG_W, NUM_CLASSES, ChromosomeNet, from_onnx  # noqa: E402
+from classifier_model import CLASS_NAMES, ChromosomeNet, from_onnx  # noqa: E402
+from crop_preprocess import IMG_H, IMG_W, axis_length, prepare  # noqa: E402  (the contract)
 
 CLASS_INDEX = {n: i for i, n in enumerate(CLASS_NAMES)}
-MAX_UPSCALE = 4.0
 VAL_FRACTION = 0.15
 SPLIT_SEED = 20240611  # fixed: the split must not change with --seed
-
-
-# ---------------------------------------------------------------- preprocessing (the contract)
-def round_half_up(v):
-    return int(math.floor(v + 0.5))
-
-
-def preprocess_crop(gray):
-    """uint8 HxW crop (dark chromosome on light) -> float32 [128,64], chromosome high, background 0.
-
-    Returns (canvas, (x0, y0, nw, nh)) where the second item is the pasted rectangle.
-    """
-    h, w = gray.shape
-    s = min(IMG_H / h, IMG_W / w, MAX_UPSCALE)
-    nw = min(IMG_W, max(1, round_half_up(w * s)))
-    nh = min(IMG_H, max(1, round_half_up(h * s)))
-    im = Image.fromarray(gray, mode="L").resize((nw, nh), Image.BILINEAR)
-    canvas = Image.new("L", (IMG_W, IMG_H), 255)
-    x0, y0 = (IMG_W - nw) // 2, (IMG_H - nh) // 2
-    canvas.paste(im, (x0, y0))
-    x = 1.0 - np.asarray(canvas, dtype=np.float32) / 255.0
-    return x, (x0, y0, nw, nh)
-
-
-def _foreground(gray_dark_on_light):
-    """Foreground mask of a crop (dark chromosome on light) and the threshold it used."""
-    a = 255.0 - gray_dark_on_light.astype(np.float32)
-    thr = max(20.0, 0.25 * float(a.max()) + 0.5 * float(np.mean(a)))
-    return a > thr, thr
-
-
-def _principal_axis(mask):
-    """Foreground points centred, and the unit principal axis (x, y) pointing down; None if too few."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 5:
-        return None
-    pts = np.stack([xs, ys], 1).astype(np.float64)
-    pts -= pts.mean(0)
-    _, _, vt = np.linalg.svd(pts, full_matrices=False)
-    axis = vt[0] if vt[0][1] >= 0 else -vt[0]
-    return pts, axis
-
-
-def axis_length(gray_dark_on_light):
-    """Length of a possibly tilted chromosome: extent of foreground pixels along the principal axis."""
-    found = _principal_axis(_foreground(gray_dark_on_light)[0])
-    if found is None:
-        return float(gray_dark_on_light.shape[0])
-    pts, axis = found
-    proj = pts @ axis
-    return float(proj.max() - proj.min() + 1.0)
-
-
-# Crops whose principal axis leans further than this from the vertical are turned upright
-# before preprocessing (src/infer/preprocess.rs does the same): BioImLab crops are cut from
-# karyograms at whatever angle the chromosome lay, about 40% of them more than 20 degrees off.
-UPRIGHT_ABOVE_DEG = 15.0
-
-
-def upright(gray_dark_on_light):
-    """The crop turned by the smallest angle that makes its principal axis vertical, when it leans
-    more than UPRIGHT_ABOVE_DEG (the top stays the top: the turn is always below 90 degrees),
-    cropped to the foreground with a 2 px margin; otherwise the crop as given."""
-    mask, thr = _foreground(gray_dark_on_light)
-    found = _principal_axis(mask)
-    if found is None:
-        return gray_dark_on_light
-    vx, vy = found[1]
-    lean = math.degrees(math.atan2(vx, vy))  # > 0: the lower end lies to the right
-    if abs(lean) <= UPRIGHT_ABOVE_DEG:
-        return gray_dark_on_light
-    turned = np.asarray(Image.fromarray(gray_dark_on_light, mode="L").rotate(
-        -lean, resample=Image.BILINEAR, expand=True, fillcolor=255))
-    ys, xs = np.nonzero(255.0 - turned.astype(np.float32) > thr)
-    if len(xs) == 0:
-        return gray_dark_on_light
-    y0, y1 = max(0, ys.min() - 2), min(turned.shape[0], ys.max() + 3)
-    x0, x1 = max(0, xs.min() - 2), min(turned.shape[1], xs.max() + 3)
-    return np.ascontiguousarray(turned[y0:y1, x0:x1])
 
 
 # ---------------------------------------------------------------- data
@@ -192,7 +113,7 @@ def build_arrays(rows):
             lengths[i] = r["length"]
         else:
             lengths[i] = g.shape[0]  # upright crop: height is the length
-        x, rect = preprocess_crop(upright(g))
+        x, rect = prepare(g)
         imgs[i] = np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
         rects[i] = rect
     cells = {}
@@ -207,7 +128,7 @@ def build_arrays(rows):
 
 def cached_arrays(rows, cache):
     key = f"{len(rows)}_{rows[0]['path'][-40:]}_{rows[-1]['path'][-40:]}".replace("/", "_")
-    f = os.path.join(cache, f"prep_v2_{key}.npz") if cache else None
+    f = os.path.join(cache, f"prep_v3_{key}.npz") if cache else None
     if f and os.path.exists(f):
         z = np.load(f)
         return z["imgs"], z["rects"], z["rel"]
@@ -424,6 +345,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=300, help="linear warm-up steps (capped at 10%% of all steps)")
     ap.add_argument("--mfish-crops", default=None,
                     help="mfish_crops.csv written by `karyostation mfish-crops` (crops cut by the pipeline from M-FISH spreads)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="also keep an exponential moving average of the weights (and BatchNorm statistics) with this "
+                         "decay per step, e.g. 0.998; each epoch both are evaluated and the better one can be kept (0 = off)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
     if args.init and args.init_onnx:
@@ -494,6 +418,10 @@ def main():
     epochs = 1 if args.tiny else args.epochs
     total = steps_per_epoch * epochs
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    ema = None
+    if args.ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
     warm = min(args.warmup, total // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / max(1, warm) if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
@@ -520,6 +448,8 @@ def main():
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             tl += loss.item() * len(idx)
             tc += (logits.argmax(1) == y).sum().item()
@@ -527,16 +457,23 @@ def main():
             if b % 50 == 0:
                 print(f"  ep {ep + 1} step {b}/{steps_per_epoch} loss {loss.item():.3f} lr {sched.get_last_lr()[0]:.2e} "
                       f"{(time.time() - te) / (b + 1):.2f}s/step", flush=True)
-        res = evaluate(model, imgs_t[va_idx], rel_t[va_idx], labels[va_idx], ds_code[va_idx])
-        score = np.mean([res[k] for k in ("pki3_top1", "bioimlab_top1", "mfish_top1", "pki3_polarity") if k in res])
-        rec = dict(epoch=ep + 1, train_loss=tl / max(1, tn), train_acc=tc / max(1, tn), time_s=time.time() - te, **res)
-        history.append(rec)
-        print("epoch " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}), flush=True)
-        if score > best:
-            best, best_ep = score, ep + 1
-            if ckpt_path:
-                os.makedirs(args.ckpt, exist_ok=True)
-                torch.save({"model": model.state_dict(), "epoch": ep + 1, "val": res, "args": vars(args)}, ckpt_path)
+        # The weights as trained and, with --ema, their moving average: each is scored on validation.
+        for kind, net in (("model", model), ("ema", None if ema is None else ema.module)):
+            if net is None:
+                continue
+            res = evaluate(net, imgs_t[va_idx], rel_t[va_idx], labels[va_idx], ds_code[va_idx])
+            score = np.mean([res[k] for k in ("pki3_top1", "bioimlab_top1", "mfish_top1", "pki3_polarity") if k in res])
+            rec = dict(epoch=ep + 1, weights=kind, train_loss=tl / max(1, tn), train_acc=tc / max(1, tn),
+                       time_s=time.time() - te, **res)
+            history.append(rec)
+            print("epoch " + json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}),
+                  flush=True)
+            if score > best:
+                best, best_ep = score, f"{ep + 1} ({kind})"
+                if ckpt_path:
+                    os.makedirs(args.ckpt, exist_ok=True)
+                    torch.save({"model": net.state_dict(), "epoch": ep + 1, "weights": kind, "val": res,
+                                "args": vars(args)}, ckpt_path)
         if args.max_minutes and time.time() - t_train > args.max_minutes * 60 and ep + 1 < epochs:
             print(f"time limit reached after epoch {ep + 1}: stopping early", flush=True)
             break
