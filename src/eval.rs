@@ -75,6 +75,9 @@ pub struct ValSplit {
     /// Pki-3 cases (the `case` column: one patient).
     #[serde(default)]
     pub pki3_val_cases: Vec<String>,
+    /// BioImLab karyotype folders of the crops (`crops/<karyotype>/`).
+    #[serde(default)]
+    pub bioimlab_val_karyotypes: Vec<String>,
 }
 
 /// A split file that cannot be used.
@@ -111,6 +114,9 @@ impl ValSplit {
             SplitList::Bioimlab => (&self.bioimlab_val, "bioimlab_val"),
             SplitList::Mfish => (&self.mfish_val, "mfish_val"),
             SplitList::Pki3 => (&self.pki3_val_cases, "pki3_val_cases"),
+            SplitList::BioimlabKaryotypes => {
+                (&self.bioimlab_val_karyotypes, "bioimlab_val_karyotypes")
+            }
         };
         if list.is_empty() {
             return Err(SplitError {
@@ -131,6 +137,8 @@ pub enum SplitList {
     Mfish,
     /// Pki-3 cases.
     Pki3,
+    /// BioImLab karyotype folders (the classifier's crops).
+    BioimlabKaryotypes,
 }
 
 /// Evaluates segmentation on the BioImLab spreads (`<data>/bioimlab/metaphases`),
@@ -215,13 +223,30 @@ pub struct ClassificationSummary {
     pub accuracy_independent: f64,
     /// Crops grouped by their karyogram, classified as one cell and assigned.
     pub accuracy_cell_assigned: f64,
-    pub polarity_accuracy: f64,
+    /// Share of crops whose polarity is right, as given and turned by 180
+    /// degrees; `None` for a set whose crops' orientation is not known.
+    pub polarity_accuracy: Option<f64>,
     pub per_class_accuracy_cell: BTreeMap<String, f64>,
 }
 
+/// A folder of single-chromosome crops listed in a `crops.csv`
+/// (`path,class,<cell>[,<unit>]`).
+struct CropSet {
+    /// The folder holding `crops.csv`.
+    root: PathBuf,
+    /// The column naming the cell (karyogram) a crop belongs to.
+    cell_column: usize,
+    /// The column naming the split unit (patient case, karyotype).
+    unit_column: usize,
+    modality: ModalityChoice,
+    /// Crops stand p arm up, so polarity can be scored.
+    p_up: bool,
+}
+
 /// Evaluates the classifier on Pki-3 crops (`<data>/pki3/crops.csv`), at most
-/// `limit_karyograms` karyograms. Crops are upright (p arm up); each is also
-/// classified turned by 180 degrees for the polarity figure.
+/// `limit_karyograms` karyograms, only the patient `cases` given. Crops are
+/// upright (p arm up); each is also classified turned by 180 degrees for the
+/// polarity figure.
 ///
 /// # Errors
 /// When the CSV cannot be read.
@@ -231,49 +256,90 @@ pub fn eval_pki3(
     limit_karyograms: Option<usize>,
     cases: Option<&[String]>,
 ) -> std::io::Result<ClassificationSummary> {
-    let root = data.join("pki3");
-    let csv = std::fs::read_to_string(root.join("crops.csv"))?;
-    let mut by_karyogram: BTreeMap<String, Vec<(PathBuf, ChromosomeClass)>> = BTreeMap::new();
+    let set = CropSet {
+        root: data.join("pki3"),
+        cell_column: 2,
+        unit_column: 3,
+        modality: ModalityChoice::Brightfield,
+        p_up: true,
+    };
+    eval_crops(pipeline, &set, limit_karyograms, cases)
+}
+
+/// Evaluates the classifier on BioImLab Q-band crops
+/// (`<data>/bioimlab/crops.csv`, inverted to G-band look as fluorescence),
+/// at most `limit_karyotypes` karyotype folders, only the `karyotypes`
+/// given. Their orientation is not known, so there is no polarity figure.
+///
+/// # Errors
+/// When the CSV cannot be read.
+pub fn eval_bioimlab_crops(
+    pipeline: &Pipeline,
+    data: &Path,
+    limit_karyotypes: Option<usize>,
+    karyotypes: Option<&[String]>,
+) -> std::io::Result<ClassificationSummary> {
+    let set = CropSet {
+        root: data.join("bioimlab"),
+        cell_column: 2,
+        unit_column: 2,
+        modality: ModalityChoice::Fluorescence,
+        p_up: false,
+    };
+    eval_crops(pipeline, &set, limit_karyotypes, karyotypes)
+}
+
+/// Each crop through `classify`'s path (the image as given): crop by crop,
+/// and each cell's crops classified as one cell and assigned.
+fn eval_crops(
+    pipeline: &Pipeline,
+    set: &CropSet,
+    limit_cells: Option<usize>,
+    units: Option<&[String]>,
+) -> std::io::Result<ClassificationSummary> {
+    let csv = std::fs::read_to_string(set.root.join("crops.csv"))?;
+    let mut by_cell: BTreeMap<String, Vec<(PathBuf, ChromosomeClass)>> = BTreeMap::new();
     for line in csv.lines().skip(1) {
         let cols: Vec<&str> = line.split(',').collect();
-        if cols.len() < 3 {
+        let (Some(cell), Some(unit)) = (cols.get(set.cell_column), cols.get(set.unit_column))
+        else {
             continue;
-        }
-        let case = cols.get(3).copied().unwrap_or_default();
-        if cases.is_some_and(|c| !c.iter().any(|v| v == case)) {
+        };
+        if units.is_some_and(|u| !u.iter().any(|v| v == unit)) {
             continue;
         }
         if let Some(class) = ChromosomeClass::parse(cols[1]) {
-            by_karyogram
-                .entry(cols[2].to_string())
+            by_cell
+                .entry((*cell).to_string())
                 .or_default()
-                .push((root.join(cols[0]), class));
+                .push((set.root.join(cols[0]), class));
         }
     }
-    let keep = limit_karyograms.unwrap_or(usize::MAX);
+    let keep = limit_cells.unwrap_or(usize::MAX);
     let (mut n, mut ok_ind, mut ok_cell, mut ok_pol, mut pol_n) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut per_class: BTreeMap<ChromosomeClass, (usize, usize)> = BTreeMap::new();
-    for crops in by_karyogram.values().take(keep) {
+    for crops in by_cell.values().take(keep) {
         let mut features: Vec<ChromosomeFeatures> = Vec::new();
         let mut truth = Vec::new();
         for (path, class) in crops {
             let Ok(img) = load_gray(path, &pipeline.limits) else {
                 continue;
             };
-            let upright = single_chromosome_features(&img.gray, ModalityChoice::Brightfield);
-            // Polarity: the crop as given is p up; turned by 180 degrees, p down.
-            let turned =
-                single_chromosome_features(&img.gray.rotated_180(), ModalityChoice::Brightfield);
-            if let Ok(p) = pipeline
-                .classifier
-                .classify(&[upright.clone(), turned], BatchContext::Independent)
-            {
-                ok_pol += usize::from(p[0].polarity == Polarity::PUp)
-                    + usize::from(p[1].polarity == Polarity::PDown);
-                pol_n += 2;
+            let as_given = single_chromosome_features(&img.gray, set.modality);
+            if set.p_up {
+                // Polarity: the crop as given is p up; turned by 180 degrees, p down.
+                let turned = single_chromosome_features(&img.gray.rotated_180(), set.modality);
+                if let Ok(p) = pipeline
+                    .classifier
+                    .classify(&[as_given.clone(), turned], BatchContext::Independent)
+                {
+                    ok_pol += usize::from(p[0].polarity == Polarity::PUp)
+                        + usize::from(p[1].polarity == Polarity::PDown);
+                    pol_n += 2;
+                }
             }
-            features.push(upright);
+            features.push(as_given);
             truth.push(*class);
         }
         let Ok(independent) = pipeline
@@ -301,7 +367,7 @@ pub fn eval_pki3(
         crops: n,
         accuracy_independent: ok_ind as f64 / n.max(1) as f64,
         accuracy_cell_assigned: ok_cell as f64 / n.max(1) as f64,
-        polarity_accuracy: ok_pol as f64 / pol_n.max(1) as f64,
+        polarity_accuracy: set.p_up.then(|| ok_pol as f64 / pol_n.max(1) as f64),
         per_class_accuracy_cell: per_class
             .into_iter()
             .map(|(c, (ok, total))| (c.label().to_string(), ok as f64 / total.max(1) as f64))
@@ -611,7 +677,11 @@ mod tests {
         .unwrap();
         let split = ValSplit::read(&path).unwrap();
         assert_eq!(split.list(SplitList::Bioimlab).unwrap(), ["original_1"]);
-        for set in [SplitList::Mfish, SplitList::Pki3] {
+        for set in [
+            SplitList::Mfish,
+            SplitList::Pki3,
+            SplitList::BioimlabKaryotypes,
+        ] {
             let e = split.list(set).unwrap_err().to_string();
             assert!(
                 e.contains("segmenter_splits.json") && e.contains("has no"),

@@ -337,8 +337,10 @@ enum IscnAction {
 enum EvalSet {
     /// Segmentation recall, precision and AP50 on the BioImLab Q-band spreads.
     Bioimlab,
-    /// Built-in classification accuracy on the Pki-3 G-band crops.
+    /// Classification accuracy and polarity on the Pki-3 G-band crops.
     Pki3,
+    /// Classification accuracy on the BioImLab Q-band crops.
+    BioimlabCrops,
     /// Segmentation and right-slot share on the ADIR M-FISH DAPI spreads.
     Mfish,
     /// End-to-end figures on generated G-band spreads (no data needed).
@@ -1166,6 +1168,15 @@ fn run(cli: Cli) -> Result<usize> {
                 EvalSet::Pki3 => serde_json::to_string_pretty(
                     &karyostation::eval::eval_pki3(&p, &data, limit, units(SplitList::Pki3)?)
                         .with_context(|| format!("reading {}", data.display()))?,
+                ),
+                EvalSet::BioimlabCrops => serde_json::to_string_pretty(
+                    &karyostation::eval::eval_bioimlab_crops(
+                        &p,
+                        &data,
+                        limit,
+                        units(SplitList::BioimlabKaryotypes)?,
+                    )
+                    .with_context(|| format!("reading {}", data.display()))?,
                 ),
                 EvalSet::Mfish => serde_json::to_string_pretty(
                     &karyostation::eval::eval_mfish(&p, &data, limit, units(SplitList::Mfish)?)

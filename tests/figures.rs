@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use karyostation::eval::{SplitList, ValSplit, eval_bioimlab, eval_pki3, eval_synthetic};
+use karyostation::eval::{
+    SplitList, ValSplit, eval_bioimlab, eval_bioimlab_crops, eval_pki3, eval_synthetic,
+};
 use karyostation::pipeline::{ModelChoice, Pipeline, select_classifier, select_segmenter};
 
 #[test]
@@ -74,7 +76,7 @@ fn pki3_builtin_classification_baseline() {
     let s = eval_pki3(&Pipeline::default(), &data, Some(12), None).unwrap();
     assert!(s.crops > 500);
     assert!(s.accuracy_cell_assigned >= 0.40, "{s:#?}");
-    assert!(s.polarity_accuracy >= 0.65, "{s:#?}");
+    assert!(s.polarity_accuracy.unwrap() >= 0.65, "{s:#?}");
 }
 
 #[test]
@@ -137,8 +139,8 @@ fn learned_segmenter_on_the_held_out_bioimlab_spreads() {
 
 /// The learned classifier through the path `classify` takes (one image per
 /// chromosome, kept as given), on the Pki-3 cases held out from its
-/// training. Measured with 0.6.0: 97.4% crop by crop, 98.9% when each
-/// karyogram is assigned as one cell, polarity 99.1%.
+/// training. Measured with 0.7.0: 97.3% crop by crop, 99.1% when each
+/// karyogram is assigned as one cell, polarity 99.2%.
 #[test]
 fn learned_classifier_on_the_held_out_pki3_cases() {
     let Some(data) = shared_data() else { return };
@@ -153,12 +155,39 @@ fn learned_classifier_on_the_held_out_pki3_cases() {
     let s = eval_pki3(&p, &data, None, Some(split.list(SplitList::Pki3).unwrap())).unwrap();
     assert!(s.crops > 3000, "{}", s.crops);
     assert!(
-        s.accuracy_independent >= 0.95
-            && s.accuracy_cell_assigned >= 0.975
-            && s.polarity_accuracy >= 0.985,
-        "{} {} {}",
-        s.accuracy_independent,
-        s.accuracy_cell_assigned,
-        s.polarity_accuracy
+        s.accuracy_independent >= 0.96
+            && s.accuracy_cell_assigned >= 0.985
+            && s.polarity_accuracy.unwrap() >= 0.985,
+        "{s:#?}"
+    );
+}
+
+/// Floors for [`learned_classifier_on_the_held_out_bioimlab_crops`]: crop by
+/// crop, each karyotype assigned as one cell. Measured with 0.7.0: 96.7% and
+/// 98.8% (0.6.0 scored 91.9% crop by crop before padded canvases were
+/// trimmed).
+const BIOIMLAB_FLOOR: (f64, f64) = (0.95, 0.975);
+
+/// The learned classifier through the path `classify` takes, on the BioImLab
+/// karyotypes held out from its training (Q-band crops, inverted; some
+/// karyotypes come as padded 200x100 canvases).
+#[test]
+fn learned_classifier_on_the_held_out_bioimlab_crops() {
+    let Some(data) = shared_data() else { return };
+    let Some(classifier) = learned(select_classifier(ModelChoice::Learned)) else {
+        return;
+    };
+    let split = split("splits.json");
+    let p = Pipeline {
+        classifier,
+        ..Pipeline::default()
+    };
+    let karyotypes = split.list(SplitList::BioimlabKaryotypes).unwrap();
+    let s = eval_bioimlab_crops(&p, &data, None, Some(karyotypes)).unwrap();
+    assert!(s.crops > 600, "{}", s.crops);
+    assert!(s.polarity_accuracy.is_none());
+    assert!(
+        s.accuracy_independent >= BIOIMLAB_FLOOR.0 && s.accuracy_cell_assigned >= BIOIMLAB_FLOOR.1,
+        "{s:#?}"
     );
 }

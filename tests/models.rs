@@ -75,7 +75,7 @@ fn classifier_entry(file: &str, sha256: String) -> ModelEntry {
                 shape: vec![-1, 128],
             },
         ],
-        normalisation: "gband_upright15_fit_128x64".into(),
+        normalisation: "gband_upright15_trim20_fit_128x64".into(),
         classes: ChromosomeClass::all()
             .map(|c| c.label().to_string())
             .collect(),
@@ -238,7 +238,7 @@ fn a_foreign_or_classifier_model_is_refused_as_a_segmenter() {
     assert!(err.to_string().contains("maps"), "{err}");
     let (_dir, manifest) = manifest_for(&bad("foreign.onnx"), |e| {
         segmenter_entry(e);
-        e.normalisation = "gband_upright15_fit_128x64".into();
+        e.normalisation = "gband_upright15_trim20_fit_128x64".into();
     });
     assert!(matches!(
         OnnxSegmenter::load(&manifest).unwrap_err(),

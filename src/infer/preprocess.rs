@@ -1,19 +1,20 @@
 //! Input preparation for the learned classifier, identical to the training
-//! code (`models/train/`): normalisation `"gband_upright15_fit_128x64"`.
+//! code (`models/train/`): normalisation `"gband_upright15_trim20_fit_128x64"`.
 //!
 //! A crop in G-band look (dark chromosome on a light background; fluorescence
 //! crops are inverted first) is scaled by `s = min(128 / h, 64 / w, 4)` with
 //! a triangle (bilinear, antialiased when shrinking) filter as Pillow's
 //! `BILINEAR` resize does, pasted centred on a 64 x 128 white canvas, and
 //! mapped to `1 - v / 255` (chromosome high, background 0). A crop that
-//! leans more than [`UPRIGHT_ABOVE_DEG`] is first turned upright ([`upright`]).
+//! leans more than [`UPRIGHT_ABOVE_DEG`] is first turned upright ([`upright`]),
+//! and every crop is then cut to its non-blank part ([`trim`]).
 
 use crate::domain::karyogram::crop::rotate_by;
 use crate::domain::raster::{BBox, GrayImage};
 
 pub const INPUT_HEIGHT: usize = 128;
 pub const INPUT_WIDTH: usize = 64;
-pub const NORMALISATION: &str = "gband_upright15_fit_128x64";
+pub const NORMALISATION: &str = "gband_upright15_trim20_fit_128x64";
 
 /// One resampling axis: for each output index, the first input index and the
 /// normalised weights (Pillow's precomputed coefficients).
@@ -160,10 +161,47 @@ pub fn upright(crop: &GrayImage) -> Option<GrayImage> {
     Some(turned.crop(bbox.padded(2, turned.width(), turned.height())))
 }
 
+/// Pixels with `255 - v` above this are not blank: [`trim`] keeps them
+/// (`TRIM_ABOVE` in `models/train/train_classifier.py`). A fixed, low level,
+/// so a blank border goes and a pale chromosome end stays.
+pub const TRIM_ABOVE: f64 = 20.0;
+
+/// The crop cut to the bounding box of its pixels with `255 - v` above
+/// [`TRIM_ABOVE`], plus a 2 px margin; `None` when that is the whole crop or
+/// nothing in it is above the level. Some karyotypes are exported as padded
+/// canvases (a chromosome 30 px long on 200 x 100); fitted as given, the
+/// chromosome would fill a fraction of the model's input.
+pub fn trim(crop: &GrayImage) -> Option<GrayImage> {
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..crop.height() {
+        for x in 0..crop.width() {
+            if 255.0 - f64::from(crop.at(x, y)) > TRIM_ABOVE {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    if x0 > x1 {
+        return None;
+    }
+    let bbox = BBox {
+        x: x0,
+        y: y0,
+        w: x1 - x0 + 1,
+        h: y1 - y0 + 1,
+    }
+    .padded(2, crop.width(), crop.height());
+    if bbox.w == crop.width() && bbox.h == crop.height() {
+        return None;
+    }
+    Some(crop.crop(bbox))
+}
+
 /// The model input for one crop: `INPUT_HEIGHT * INPUT_WIDTH` values, row-major.
 pub fn classifier_input(crop: &GrayImage) -> Vec<f32> {
     let turned = upright(crop);
     let crop = turned.as_ref().unwrap_or(crop);
+    let trimmed = trim(crop);
+    let crop = trimmed.as_ref().unwrap_or(crop);
     let (w, h) = (crop.width(), crop.height());
     let mut canvas = vec![0f32; INPUT_HEIGHT * INPUT_WIDTH];
     if w == 0 || h == 0 {
@@ -314,6 +352,32 @@ mod tests {
                 h: 120
             }))
         );
+    }
+
+    #[test]
+    fn a_padded_canvas_gives_the_input_of_the_tight_crop() {
+        // A rod 40 x 8 with a pale (but not blank) upper end, tight with the
+        // 2 px margin, and the same rod on a 100 x 200 blank canvas.
+        let mut tight = GrayImage::new(12, 44, 255);
+        for y in 2..42 {
+            for x in 2..10 {
+                tight.set(x, y, if y < 6 { 225 } else { 60 });
+            }
+        }
+        let mut padded = GrayImage::new(100, 200, 250);
+        for y in 0..44 {
+            for x in 0..12 {
+                padded.set(x as i64 + 37, y as i64 + 81, tight.at(x, y));
+            }
+        }
+        let cut = trim(&padded).expect("the blank border is cut");
+        assert_eq!((cut.width(), cut.height()), (12, 44), "the pale end stays");
+        assert_eq!(cut.data(), tight.data());
+        assert_eq!(classifier_input(&padded), classifier_input(&tight));
+        // The padded rod would otherwise be fitted at 0.64 of its size.
+        assert!(trim(&tight).is_none());
+        assert!(trim(&GrayImage::new(30, 30, 240)).is_none(), "all blank");
+        assert!(trim(&GrayImage::new(0, 0, 0)).is_none());
     }
 
     #[test]
