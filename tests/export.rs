@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 
 mod common;
 use common::{accept_open_flags, ks, text};
+#[path = "support/python.rs"]
+mod python;
 
 use karyostation::domain::ports::CaseRepo;
 use karyostation::domain::synth::SynthConfig;
@@ -471,28 +473,10 @@ fn training_export_is_deidentified_signed_only_and_its_masks_are_the_stored_ones
     assert!(text(&o).contains("YYYY-MM-DD"), "{}", text(&o));
 }
 
-/// Runs tests/coco_check.py with a Python that has pycocotools:
-/// `$KARYOSTATION_PYTHON` (set by tests/run-all.sh), else `python3` when it
-/// imports pycocotools. Skips with a message when there is none, except
-/// when `KARYOSTATION_REQUIRE_ORT=1` (CI), where it fails.
+/// Runs tests/coco_check.py with a Python that has pycocotools
+/// (`support/python.rs` says which it takes).
 fn pycocotools_check(export: &Path, expected: &Path) {
-    let candidates: Vec<String> = match std::env::var("KARYOSTATION_PYTHON") {
-        Ok(p) if !p.is_empty() => vec![p],
-        _ => vec!["python3".into(), "python".into()],
-    };
-    let python = candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import pycocotools.coco, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    let Some(python) = python else {
-        let msg = "pycocotools is not installed: the COCO check needs it (tests/run-all.sh \
-                   installs it into a venv and sets KARYOSTATION_PYTHON)";
-        if std::env::var("KARYOSTATION_REQUIRE_ORT").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+    let Some(python) = python::python_with("pycocotools.coco, numpy", "the COCO check") else {
         return;
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/coco_check.py");

@@ -1,39 +1,18 @@
 //! The classifier's input as the app prepares it (`src/infer/preprocess.rs`)
 //! against the training code's (`models/train/crop_preprocess.py`, run with
 //! Python): the model only knows what training showed it, so the two must
-//! agree crop for crop. Needs a Python with numpy and Pillow:
-//! `$KARYOSTATION_PYTHON` (set by tests/run-all.sh), else `python3`. Skips
-//! with a message when there is none, except when `KARYOSTATION_REQUIRE_ORT=1`
-//! (CI), where it fails.
+//! agree crop for crop. Needs a Python with numpy and Pillow
+//! (`support/python.rs` says which it takes).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/python.rs"]
+mod python;
+
 use karyostation::domain::raster::GrayImage;
 use karyostation::imageio::save_gray_png;
 use karyostation::infer::preprocess::{INPUT_HEIGHT, INPUT_WIDTH, classifier_input, upright};
-
-fn python_with_pillow() -> Option<String> {
-    let candidates: Vec<String> = match std::env::var("KARYOSTATION_PYTHON") {
-        Ok(p) if !p.is_empty() => vec![p],
-        _ => vec!["python3".into(), "python".into()],
-    };
-    let found = candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import numpy, PIL"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if found.is_none() {
-        let msg = "no Python with numpy and Pillow: the preprocessing parity check needs one \
-                   (tests/run-all.sh installs them into a venv and sets KARYOSTATION_PYTHON)";
-        if std::env::var("KARYOSTATION_REQUIRE_ORT").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-    }
-    found
-}
 
 /// A dark rod `len` x 12 px on a `side` x `side` canvas of `background`,
 /// leaning `lean` degrees (lower end to the right), with a darker band near
@@ -90,7 +69,7 @@ fn real_crops(csv: &Path, n: usize, invert: bool) -> Vec<(String, GrayImage)> {
 
 #[test]
 fn the_app_prepares_a_crop_as_training_did() {
-    let Some(python) = python_with_pillow() else {
+    let Some(python) = python::python_with("numpy, PIL", "the preprocessing parity check") else {
         return;
     };
     let mut crops: Vec<(String, GrayImage)> = vec![

@@ -89,12 +89,20 @@ def upright(gray_dark_on_light):
         return gray_dark_on_light
     turned = np.asarray(Image.fromarray(gray_dark_on_light, mode="L").rotate(
         -lean, resample=Image.BILINEAR, expand=True, fillcolor=255))
-    ys, xs = np.nonzero(255.0 - turned.astype(np.float32) > thr)
+    cut = _darker_than(turned, thr)
+    return gray_dark_on_light if cut is None else cut
+
+
+def _darker_than(gray_dark_on_light, threshold):
+    """The crop cut to the bounding box of its pixels with 255 - v > threshold plus a 2 px margin;
+    None when there are none."""
+    ys, xs = np.nonzero(255.0 - gray_dark_on_light.astype(np.float32) > threshold)
     if len(xs) == 0:
-        return gray_dark_on_light
-    y0, y1 = max(0, ys.min() - 2), min(turned.shape[0], ys.max() + 3)
-    x0, x1 = max(0, xs.min() - 2), min(turned.shape[1], xs.max() + 3)
-    return np.ascontiguousarray(turned[y0:y1, x0:x1])
+        return None
+    h, w = gray_dark_on_light.shape
+    y0, y1 = max(0, ys.min() - 2), min(h, ys.max() + 3)
+    x0, x1 = max(0, xs.min() - 2), min(w, xs.max() + 3)
+    return np.ascontiguousarray(gray_dark_on_light[y0:y1, x0:x1])
 
 
 # Every crop is then cut to the bounding box of its pixels darker than 255 - TRIM_ABOVE, plus a
@@ -107,13 +115,8 @@ TRIM_ABOVE = 20.0
 
 def trim(gray_dark_on_light):
     """The crop cut to its pixels with 255 - v > TRIM_ABOVE plus a 2 px margin (as given when none)."""
-    ys, xs = np.nonzero(255.0 - gray_dark_on_light.astype(np.float32) > TRIM_ABOVE)
-    if len(xs) == 0:
-        return gray_dark_on_light
-    h, w = gray_dark_on_light.shape
-    y0, y1 = max(0, ys.min() - 2), min(h, ys.max() + 3)
-    x0, x1 = max(0, xs.min() - 2), min(w, xs.max() + 3)
-    return np.ascontiguousarray(gray_dark_on_light[y0:y1, x0:x1])
+    cut = _darker_than(gray_dark_on_light, TRIM_ABOVE)
+    return gray_dark_on_light if cut is None else cut
 
 
 def prepare(gray_dark_on_light):

@@ -141,10 +141,17 @@ pub fn upright(crop: &GrayImage) -> Option<GrayImage> {
         return None;
     }
     let turned = rotate_by(crop, lean);
+    let bbox = darker_than(&turned, threshold)?;
+    Some(turned.crop(bbox))
+}
+
+/// The bounding box of the pixels with `255 - v` above `threshold`, plus a
+/// 2 px margin (clipped to the crop); `None` when there are none.
+fn darker_than(crop: &GrayImage, threshold: f64) -> Option<BBox> {
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-    for y in 0..turned.height() {
-        for x in 0..turned.width() {
-            if 255.0 - f64::from(turned.at(x, y)) > threshold {
+    for y in 0..crop.height() {
+        for x in 0..crop.width() {
+            if 255.0 - f64::from(crop.at(x, y)) > threshold {
                 (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
             }
         }
@@ -158,7 +165,7 @@ pub fn upright(crop: &GrayImage) -> Option<GrayImage> {
         w: x1 - x0 + 1,
         h: y1 - y0 + 1,
     };
-    Some(turned.crop(bbox.padded(2, turned.width(), turned.height())))
+    Some(bbox.padded(2, crop.width(), crop.height()))
 }
 
 /// Pixels with `255 - v` above this are not blank: [`trim`] keeps them
@@ -172,24 +179,7 @@ pub const TRIM_ABOVE: f64 = 20.0;
 /// canvases (a chromosome 30 px long on 200 x 100); fitted as given, the
 /// chromosome would fill a fraction of the model's input.
 pub fn trim(crop: &GrayImage) -> Option<GrayImage> {
-    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-    for y in 0..crop.height() {
-        for x in 0..crop.width() {
-            if 255.0 - f64::from(crop.at(x, y)) > TRIM_ABOVE {
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            }
-        }
-    }
-    if x0 > x1 {
-        return None;
-    }
-    let bbox = BBox {
-        x: x0,
-        y: y0,
-        w: x1 - x0 + 1,
-        h: y1 - y0 + 1,
-    }
-    .padded(2, crop.width(), crop.height());
+    let bbox = darker_than(crop, TRIM_ABOVE)?;
     if bbox.w == crop.width() && bbox.h == crop.height() {
         return None;
     }
