@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Prints the path of a Python that has pycocotools and Pillow (for
-# tests/coco_check.py, run by tests/export.rs, and models/train/crop_preprocess.py,
-# run by tests/preprocess_parity.rs),
-# installing them from PyPI into a virtual environment
-# first when needed: ${KARYOSTATION_VENV:-~/.cache/karyostation-ci/venv}.
+# tests/coco_check.py, run by tests/export.rs, and for
+# models/train/crop_preprocess.py, run by tests/preprocess_parity.rs),
+# installing them from PyPI into a virtual environment first when needed:
+# ${KARYOSTATION_VENV:-~/.cache/karyostation-ci/venv}.
 # Messages go to stderr; stdout is only the path. Exits 1 with a clear
 # message when Python or pip is not available.
 set -euo pipefail

@@ -5,9 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from crop_preprocess import IMG_H  # one definition of the input size
+
 NUM_CLASSES = 24
 CLASS_NAMES = [str(i) for i in range(1, 23)] + ["X", "Y"]
-from crop_preprocess import IMG_H  # noqa: E402  (one definition of the input size)
 
 
 class Block(nn.Module):

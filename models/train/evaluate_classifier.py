@@ -445,7 +445,7 @@ CONTRACT = """- Inputs
     0. upright: foreground = `255 - v > max(20, 0.25 max(255 - v) + 0.5 mean(255 - v))`; when the principal axis
        of the foreground pixels leans more than 15 degrees from the vertical, turn the crop by that lean (the
        smallest angle, so the top stays the top; bilinear, white fill) and cut it to the turned foreground's
-       bounding box plus 2 px (`upright` in `train_classifier.py`, `src/infer/preprocess.rs`);
+       bounding box plus 2 px (`upright` in `crop_preprocess.py`, `src/infer/preprocess.rs`);
     0b. trim: every crop is cut to the bounding box of its pixels with `255 - v > 20` plus 2 px (`trim`), so a
        chromosome on a padded canvas (some BioImLab karyotypes are cut as 200x100 canvases) fills the input as a
        tight crop does; a tight crop is unchanged;

@@ -80,7 +80,7 @@ pub fn resize_bilinear(img: &GrayImage, out_w: usize, out_h: usize) -> GrayImage
 
 /// Crops whose principal axis leans further than this from the vertical are
 /// turned upright before they are scaled (`UPRIGHT_ABOVE_DEG` in
-/// `models/train/train_classifier.py`). Crops straightened by the pipeline
+/// `models/train/crop_preprocess.py`). Crops straightened by the pipeline
 /// stand upright already; a crop cut from a karyogram or a spread by hand may
 /// lie at any angle.
 pub const UPRIGHT_ABOVE_DEG: f64 = 15.0;
@@ -169,7 +169,7 @@ fn darker_than(crop: &GrayImage, threshold: f64) -> Option<BBox> {
 }
 
 /// Pixels with `255 - v` above this are not blank: [`trim`] keeps them
-/// (`TRIM_ABOVE` in `models/train/train_classifier.py`). A fixed, low level,
+/// (`TRIM_ABOVE` in `models/train/crop_preprocess.py`). A fixed, low level,
 /// so a blank border goes and a pale chromosome end stays.
 pub const TRIM_ABOVE: f64 = 20.0;
 
