@@ -152,8 +152,9 @@ fn learned_classifier_and_split() -> Option<(PathBuf, Pipeline, ValSplit)> {
 
 /// The learned classifier through the path `classify` takes (one image per
 /// chromosome, kept as given), on the Pki-3 cases held out from its
-/// training. Measured with 0.7.0: 97.3% crop by crop, 99.1% when each
-/// karyogram is assigned as one cell, polarity 99.2%.
+/// training. Measured with 0.8.0: 97.55% crop by crop, 99.2% when each
+/// karyogram is assigned as one cell, polarity 99.2% (the 99% target is
+/// asserted; 0.7.0: 97.3 / 99.1 / 99.2%).
 #[test]
 fn learned_classifier_on_the_held_out_pki3_cases() {
     let Some((data, p, split)) = learned_classifier_and_split() else {
@@ -162,18 +163,19 @@ fn learned_classifier_on_the_held_out_pki3_cases() {
     let s = eval_pki3(&p, &data, None, Some(split.list(SplitList::Pki3).unwrap())).unwrap();
     assert!(s.crops > 3000, "{}", s.crops);
     assert!(
-        s.accuracy_independent >= 0.96
+        s.accuracy_independent >= 0.97
             && s.accuracy_cell_assigned >= 0.985
-            && s.polarity_accuracy.unwrap() >= 0.985,
+            && s.polarity_accuracy.unwrap() >= 0.99,
         "{s:#?}"
     );
 }
 
 /// The learned classifier through the path `classify` takes, on the BioImLab
 /// karyotypes held out from its training (Q-band crops, inverted; some
-/// karyotypes come as padded 200x100 canvases). Measured with 0.7.0: 96.7%
-/// crop by crop, 98.8% when each karyotype is assigned as one cell (0.6.0
-/// scored 91.9% crop by crop before padded canvases were trimmed).
+/// karyotypes come as padded 200x100 canvases). Measured with 0.8.0: 97.1%
+/// crop by crop (the 96% target is asserted), 99.0% when each karyotype is
+/// assigned as one cell (0.7.0: 96.7 / 98.8%; 0.6.0 scored 91.9% crop by
+/// crop before padded canvases were trimmed).
 #[test]
 fn learned_classifier_on_the_held_out_bioimlab_crops() {
     let Some((data, p, split)) = learned_classifier_and_split() else {
@@ -184,7 +186,7 @@ fn learned_classifier_on_the_held_out_bioimlab_crops() {
     assert!(s.crops > 600, "{}", s.crops);
     assert!(s.polarity_accuracy.is_none());
     assert!(
-        s.accuracy_independent >= 0.95 && s.accuracy_cell_assigned >= 0.975,
+        s.accuracy_independent >= 0.96 && s.accuracy_cell_assigned >= 0.975,
         "{s:#?}"
     );
 }

@@ -337,7 +337,10 @@ def model_card(m, hist, notes=""):
     L.append("## Training\n")
     L.append("- Augmentation (batched, torch, seeded): 180-degree flip with p=0.5 (defines the polarity label: "
              "upright Pki-3 = 1, flipped = 0), left-right mirror p=0.5, rotation +-10 deg (white fill), scale +-10%, "
-             "shift +-3 px, bending (quadratic + sinusoidal horizontal row shear, p=0.6), neighbour fragments "
+             "shift +-3 px, bending (quadratic + sinusoidal horizontal row shear, p=0.6"
+             + (f"; instead, for a share of {targs['strong_bend']:g}, a C-shaped arc of 40-130 degrees that keeps "
+                "the chromosome's width, scaled down for stout crops: `arc_bend`" if targs.get("strong_bend") else "")
+             + "), neighbour fragments "
              "(piece of another crop pasted partly off-canvas at an edge, p=0.35), Gaussian blur sigma 0-1.2 px, "
              "gamma 0.7-1.4, contrast 0.7-1.15, grey background level inside the crop rectangle (p=0.5, up to 12%), "
              "Gaussian noise sigma 0-0.04; rel_length set to 0 for 30% of samples, else x U(0.92,1.08).\n"
@@ -363,6 +366,7 @@ def model_card(m, hist, notes=""):
                 if targs.get('init') or targs.get('init_onnx') else "")
              + (f" --bio-oversample {targs['bio_oversample']}" if targs.get('bio_oversample', 2) != 2 else "")
              + (f" --ema {targs['ema']}" if targs.get('ema') else "")
+             + (f" --strong-bend {targs['strong_bend']:g}" if targs.get('strong_bend') else "")
              + (f" --max-minutes {targs['max_minutes']:g}" if targs.get('max_minutes') else "")
              + (f" --mfish-crops {mfish_csv}" if mfish_csv else "")
              + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models"

@@ -194,8 +194,40 @@ def write_fake_crops(root, seed=0, n_pki_cases=3, n_bio_karyotypes=2):
 
 
 # ---------------------------------------------------------------- augmentation (batched, torch, seeded)
-def augment(x, rect_mask, rel, pol_known, gen):
-    """x: [B,1,H,W] in [0,1] (chromosome high). Returns augmented x, rel, polarity target, polarity mask."""
+def arc_bend(xn, yn, angle, side):
+    """Bends an upright chromosome into a circular arc, as strongly bent (C-shaped) ones lie in a spread.
+
+    xn, yn: [B,H,W] normalised output coordinates (affine_grid's, -1..1). angle: [B] total turn of the
+    arc in radians (0 = straight); side: [B] +1 / -1, the side the arc's centre lies on. Returns the
+    input coordinates each output pixel comes from: the distance from the arc becomes the distance from
+    the upright axis, and the arc length from the arc's middle the height, so the chromosome keeps its
+    width along the bend (a row shear would thin it). The view is zoomed so that the bent chromosome's
+    height and sideways bulge fill the canvas as the crop's fit to IMG_H x IMG_W would.
+    """
+    length = 0.9 * IMG_H  # the part of the canvas a fitted chromosome spans, in pixels
+    theta = angle.clamp_min(1e-3)[:, None, None]
+    side = side[:, None, None]
+    radius = length / theta
+    chord = 2 * radius * torch.sin(theta / 2)
+    sagitta = radius * (1 - torch.cos(theta / 2))
+    zoom = torch.maximum(chord / length, (sagitta + 0.35 * IMG_W) / IMG_W).clamp(max=1.0)
+    # output pixel, in pixels from the canvas centre, zoomed
+    px, py = xn * (IMG_W / 2) * zoom, yn * (IMG_H / 2) * zoom
+    # the arc's middle sits half its bulge off-centre, so the bent chromosome is centred
+    cx = -side * sagitta / 2 + side * radius
+    dx, dy = px - cx, py
+    r = torch.sqrt(dx * dx + dy * dy)
+    phi = torch.atan2(dy, side * (cx - px))
+    x_in = side * (radius - r)
+    y_in = radius * phi
+    return x_in / (IMG_W / 2), y_in / (IMG_H / 2)
+
+
+def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0):
+    """x: [B,1,H,W] in [0,1] (chromosome high). Returns augmented x, rel, polarity target, polarity mask.
+
+    strong_bend: share of samples bent into a C-shaped arc turning 40-130 degrees (arc_bend), less for
+    stouter crops (rectangle height / width 4 and more: in full; 1.5 and less: not at all)."""
     B = x.shape[0]
     dev = x.device
 
@@ -220,10 +252,25 @@ def augment(x, rect_mask, rel, pol_known, gen):
     a = IMG_H / IMG_W
     theta = torch.stack([torch.stack([c, -s * a, tx], 1), torch.stack([s / a, c, ty], 1)], 1)
     grid = F.affine_grid(theta, (B, 1, IMG_H, IMG_W), align_corners=False)
+    if strong_bend > 0:
+        # a strong arc for some samples, applied before the affine step (output -> arc -> affine -> input)
+        arc = torch.rand(B, generator=gen) < strong_bend
+        if arc.any():
+            base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, 1, IMG_H, IMG_W), align_corners=False)
+            side = torch.where(torch.rand(B, generator=gen) < 0.5, -1.0, 1.0)
+            # long thin chromosomes bend; short stout ones hardly do (aspect of the crop's rectangle)
+            rows = (rect_mask[:, 0].amax(2) > 0.5).sum(1).float()
+            cols = (rect_mask[:, 0].amax(1) > 0.5).sum(1).float().clamp_min(1)
+            slender = ((rows / cols - 1.5) / 2.5).clamp(0, 1)
+            bx, by = arc_bend(base[..., 0], base[..., 1], U(40, 130) * slender * math.pi / 180, side)
+            bent = torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
+            grid = torch.where(arc[:, None, None, None], bent, grid)
     yn = grid[..., 1]
     bend_q = U(-0.25, 0.25)[:, None, None] * (yn ** 2 - 0.33)
     bend_s = U(0, 0.12)[:, None, None] * torch.sin(U(1, 3)[:, None, None] * math.pi * yn + U(0, 6.3)[:, None, None])
     use_bend = (torch.rand(B, generator=gen) < 0.6).float()[:, None, None]
+    if strong_bend > 0:
+        use_bend = use_bend * (~arc).float()[:, None, None]
     grid = grid.clone()
     grid[..., 0] = grid[..., 0] + use_bend * (bend_q + bend_s)
     both = F.grid_sample(torch.cat([x, rect_mask], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
@@ -348,6 +395,9 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also keep an exponential moving average of the weights (and BatchNorm statistics) with this "
                          "decay per step, e.g. 0.998; each epoch both are evaluated and the better one can be kept (0 = off)")
+    ap.add_argument("--strong-bend", type=float, default=0.0,
+                    help="share of training samples bent into a C-shaped arc of 40-130 degrees (0 = off; the "
+                         "mild row-shear bends are always on)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
     if args.init and args.init_onnx:
@@ -438,7 +488,8 @@ def main():
             idx = perm[b * args.batch:(b + 1) * args.batch]
             x = imgs_t[idx].float()[:, None] / 255.0
             m = rmask[idx].float()[:, None]
-            x, r, pol, pk = augment(x, m, rel_t[idx].clone(), is_pki[idx].float(), gen)
+            x, r, pol, pk = augment(x, m, rel_t[idx].clone(), is_pki[idx].float(), gen,
+                                     strong_bend=args.strong_bend)
             y = labels[idx]
             logits, pl, _ = model(x, r)
             lc = F.cross_entropy(logits, y, label_smoothing=0.05)
