@@ -46,7 +46,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$repo"
 
 echo "smoke: classifier --tiny"
-"$py" models/train/train_classifier.py --tiny --ema 0.9 --strong-bend 0.5 ${data_args[@]+"${data_args[@]}"} --out "$tmp/clf" --ckpt "$tmp/ckpt-clf" --threads "$threads"
+"$py" models/train/train_classifier.py --tiny --ema 0.9 --strong-bend 0.5 --kink 0.5 ${data_args[@]+"${data_args[@]}"} --out "$tmp/clf" --ckpt "$tmp/ckpt-clf" --threads "$threads"
 echo "smoke: segmenter --tiny"
 "$py" models/train/train_segmenter.py --tiny ${data_args[@]+"${data_args[@]}"} --out "$tmp/seg" --ckpt "$tmp/ckpt-seg" --threads "$threads"
 

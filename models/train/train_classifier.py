@@ -223,7 +223,66 @@ def arc_bend(xn, yn, angle, side):
     return x_in / (IMG_W / 2), y_in / (IMG_H / 2)
 
 
-def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0):
+def kink_bend(xn, yn, length, width, centre, bend_len, angle, side):
+    """Bends an upright chromosome at one place only: straight, then an arc turning `angle` over `bend_len`
+    pixels around `centre` (pixels from the chromosome's middle along it), then straight again; J and hook
+    shapes, which a single arc (`arc_bend`) does not make.
+
+    xn, yn: [B,H,W] normalised output coordinates; length, width: [B] the chromosome's length and width
+    in canvas pixels (its crop rectangle); the rest [B]. Every output pixel is given the nearest of the
+    three pieces (the straight start, the arc, the straight end) that it lies beside, and the input
+    position at its distance from that piece and its arc length along the chromosome. The view is zoomed
+    so that the bent chromosome fills the canvas as the crop's fit to IMG_H x IMG_W would.
+    """
+    def col(v):  # [B] -> [B,1,1], to broadcast over the canvas
+        return v[:, None, None]
+
+    theta = angle.clamp_min(1e-3)
+    radius = bend_len / theta
+    s0 = centre - bend_len / 2  # where the arc starts, in pixels from the middle along the chromosome
+    half = length / 2
+
+    def centreline(s):  # [B,K] arc lengths -> points of the bent centre line
+        phi = ((s - s0[:, None]) / radius[:, None]).clamp(0, 1) * theta[:, None]
+        before = (s - s0[:, None]).clamp(max=0)
+        after = (s - s0[:, None] - bend_len[:, None]).clamp(min=0)
+        x = side[:, None] * radius[:, None] * (1 - torch.cos(phi)) + after * side[:, None] * torch.sin(theta)[:, None]
+        y = s0[:, None] + before + radius[:, None] * torch.sin(phi) + after * torch.cos(theta)[:, None]
+        return x, y
+
+    samples = torch.linspace(-1, 1, 33)[None] * half[:, None]
+    cx_, cy_ = centreline(samples)
+    x_lo, x_hi, y_lo, y_hi = cx_.amin(1), cx_.amax(1), cy_.amin(1), cy_.amax(1)
+    zoom = torch.maximum((y_hi - y_lo + width) / IMG_H, (x_hi - x_lo + width) / IMG_W).clamp(max=1.6)
+    px = col((x_lo + x_hi) / 2) + xn * (IMG_W / 2) * col(zoom)
+    py = col((y_lo + y_hi) / 2) + yn * (IMG_H / 2) * col(zoom)
+
+    sd, th, R, S0 = col(side), col(theta), col(radius), col(s0)
+    big = torch.full_like(px, 1e9)
+    # the straight start: along y, up to s0
+    d_a, s_a = px, py
+    ok_a = py <= S0
+    # the arc: centre (side * R, s0)
+    rx, ry = px - sd * R, py - S0
+    r = torch.sqrt(rx * rx + ry * ry)
+    phi = torch.atan2(ry, -sd * rx)
+    d_b, s_b = sd * (R - r), S0 + R * phi
+    ok_b = (phi >= 0) & (phi <= th)
+    # the straight end, from the arc's end E along its tangent
+    ex, ey = sd * R * (1 - torch.cos(th)), S0 + R * torch.sin(th)
+    along = (px - ex) * sd * torch.sin(th) + (py - ey) * torch.cos(th)
+    d_c = (px - ex) * torch.cos(th) - (py - ey) * sd * torch.sin(th)
+    s_c = S0 + R * th + along
+    ok_c = along >= 0
+    dist = torch.stack([torch.where(ok_a, d_a.abs(), big), torch.where(ok_b, d_b.abs(), big),
+                        torch.where(ok_c, d_c.abs(), big)])
+    pick = dist.argmin(0)
+    d = torch.where(pick == 0, d_a, torch.where(pick == 1, d_b, d_c))
+    s = torch.where(pick == 0, s_a, torch.where(pick == 1, s_b, s_c))
+    return d / (IMG_W / 2), s / (IMG_H / 2)
+
+
+def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0, kink=0.0):
     """x: [B,1,H,W] in [0,1] (chromosome high). Returns augmented x, rel, polarity target, polarity mask.
 
     strong_bend: share of samples bent into a C-shaped arc turning 40-130 degrees (arc_bend), less for
@@ -265,12 +324,31 @@ def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0):
             bx, by = arc_bend(base[..., 0], base[..., 1], U(40, 130) * slender * math.pi / 180, side)
             bent = torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
             grid = torch.where(arc[:, None, None, None], bent, grid)
+    if kink > 0:
+        # a bend at one place (J and hook shapes) for some of the samples the arc left alone
+        kinked = torch.rand(B, generator=gen) < kink
+        if strong_bend > 0:
+            kinked &= ~arc
+        if kinked.any():
+            base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, 1, IMG_H, IMG_W), align_corners=False)
+            rows = (rect_mask[:, 0].amax(2) > 0.5).sum(1).float().clamp_min(1)
+            cols = (rect_mask[:, 0].amax(1) > 0.5).sum(1).float().clamp_min(1)
+            slender = ((rows / cols - 1.5) / 2.5).clamp(0, 1)
+            side = torch.where(torch.rand(B, generator=gen) < 0.5, -1.0, 1.0)
+            bend_len = U(0.15, 0.45) * rows
+            centre = U(-0.3, 0.3) * rows
+            bx, by = kink_bend(base[..., 0], base[..., 1], rows, cols, centre, bend_len,
+                               U(60, 180) * slender * math.pi / 180, side)
+            bent = torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
+            grid = torch.where(kinked[:, None, None, None], bent, grid)
     yn = grid[..., 1]
     bend_q = U(-0.25, 0.25)[:, None, None] * (yn ** 2 - 0.33)
     bend_s = U(0, 0.12)[:, None, None] * torch.sin(U(1, 3)[:, None, None] * math.pi * yn + U(0, 6.3)[:, None, None])
     use_bend = (torch.rand(B, generator=gen) < 0.6).float()[:, None, None]
     if strong_bend > 0:
         use_bend = use_bend * (~arc).float()[:, None, None]
+    if kink > 0:
+        use_bend = use_bend * (~kinked).float()[:, None, None]
     grid = grid.clone()
     grid[..., 0] = grid[..., 0] + use_bend * (bend_q + bend_s)
     both = F.grid_sample(torch.cat([x, rect_mask], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
@@ -398,6 +476,9 @@ def main():
     ap.add_argument("--strong-bend", type=float, default=0.0,
                     help="share of training samples bent into a C-shaped arc of 40-130 degrees (0 = off; the "
                          "mild row-shear bends are always on)")
+    ap.add_argument("--kink", type=float, default=0.0,
+                    help="share of training samples bent at one place (J and hook shapes: 60-180 degrees over "
+                         "15-45%% of the length; 0 = off)")
     ap.add_argument("--tiny", action="store_true", help="smoke test: a few dozen crops, 2 steps, throwaway ONNX")
     args = ap.parse_args()
     if args.init and args.init_onnx:
@@ -489,7 +570,7 @@ def main():
             x = imgs_t[idx].float()[:, None] / 255.0
             m = rmask[idx].float()[:, None]
             x, r, pol, pk = augment(x, m, rel_t[idx].clone(), is_pki[idx].float(), gen,
-                                     strong_bend=args.strong_bend)
+                                     strong_bend=args.strong_bend, kink=args.kink)
             y = labels[idx]
             logits, pl, _ = model(x, r)
             lc = F.cross_entropy(logits, y, label_smoothing=0.05)
