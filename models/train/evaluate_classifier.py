@@ -340,6 +340,8 @@ def model_card(m, hist, notes=""):
              "shift +-3 px, bending (quadratic + sinusoidal horizontal row shear, p=0.6"
              + (f"; instead, for a share of {targs['strong_bend']:g}, a C-shaped arc of 40-130 degrees that keeps "
                 "the chromosome's width, scaled down for stout crops: `arc_bend`" if targs.get("strong_bend") else "")
+             + (f"; instead, for a share of {targs['kink']:g} of the others, a bend at one place (J and hook shapes, "
+                "60-180 degrees over 15-45% of the length: `kink_bend`)" if targs.get("kink") else "")
              + "), neighbour fragments "
              "(piece of another crop pasted partly off-canvas at an edge, p=0.35), Gaussian blur sigma 0-1.2 px, "
              "gamma 0.7-1.4, contrast 0.7-1.15, grey background level inside the crop rectangle (p=0.5, up to 12%), "
@@ -367,6 +369,7 @@ def model_card(m, hist, notes=""):
              + (f" --bio-oversample {targs['bio_oversample']}" if targs.get('bio_oversample', 2) != 2 else "")
              + (f" --ema {targs['ema']}" if targs.get('ema') else "")
              + (f" --strong-bend {targs['strong_bend']:g}" if targs.get('strong_bend') else "")
+             + (f" --kink {targs['kink']:g}" if targs.get('kink') else "")
              + (f" --max-minutes {targs['max_minutes']:g}" if targs.get('max_minutes') else "")
              + (f" --mfish-crops {mfish_csv}" if mfish_csv else "")
              + "` then `python models/train/evaluate_classifier.py --data ../shared/data --out models"

@@ -285,8 +285,9 @@ def kink_bend(xn, yn, length, width, centre, bend_len, angle, side):
 def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0, kink=0.0):
     """x: [B,1,H,W] in [0,1] (chromosome high). Returns augmented x, rel, polarity target, polarity mask.
 
-    strong_bend: share of samples bent into a C-shaped arc turning 40-130 degrees (arc_bend), less for
-    stouter crops (rectangle height / width 4 and more: in full; 1.5 and less: not at all)."""
+    strong_bend: share of samples bent into a C-shaped arc turning 40-130 degrees (arc_bend); kink: share
+    of the others bent at one place, 60-180 degrees (kink_bend). Both bend stouter crops less (rectangle
+    height / width 4 and more: in full; 1.5 and less: not at all), and replace the mild row shear."""
     B = x.shape[0]
     dev = x.device
 
@@ -311,44 +312,38 @@ def augment(x, rect_mask, rel, pol_known, gen, strong_bend=0.0, kink=0.0):
     a = IMG_H / IMG_W
     theta = torch.stack([torch.stack([c, -s * a, tx], 1), torch.stack([s / a, c, ty], 1)], 1)
     grid = F.affine_grid(theta, (B, 1, IMG_H, IMG_W), align_corners=False)
+    if strong_bend > 0 or kink > 0:
+        # strong bends, applied before the affine step (output -> bend -> affine -> input): long thin
+        # chromosomes bend, short stout ones hardly do (aspect of the crop's rectangle)
+        base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, 1, IMG_H, IMG_W), align_corners=False)
+        rows = (rect_mask[:, 0].amax(2) > 0.5).sum(1).float().clamp_min(1)
+        cols = (rect_mask[:, 0].amax(1) > 0.5).sum(1).float().clamp_min(1)
+        slender = ((rows / cols - 1.5) / 2.5).clamp(0, 1)
+
+        def then_affine(bx, by):
+            return torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
+
+    arc = kinked = torch.zeros(B, dtype=torch.bool)
     if strong_bend > 0:
-        # a strong arc for some samples, applied before the affine step (output -> arc -> affine -> input)
         arc = torch.rand(B, generator=gen) < strong_bend
         if arc.any():
-            base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, 1, IMG_H, IMG_W), align_corners=False)
             side = torch.where(torch.rand(B, generator=gen) < 0.5, -1.0, 1.0)
-            # long thin chromosomes bend; short stout ones hardly do (aspect of the crop's rectangle)
-            rows = (rect_mask[:, 0].amax(2) > 0.5).sum(1).float()
-            cols = (rect_mask[:, 0].amax(1) > 0.5).sum(1).float().clamp_min(1)
-            slender = ((rows / cols - 1.5) / 2.5).clamp(0, 1)
             bx, by = arc_bend(base[..., 0], base[..., 1], U(40, 130) * slender * math.pi / 180, side)
-            bent = torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
-            grid = torch.where(arc[:, None, None, None], bent, grid)
+            grid = torch.where(arc[:, None, None, None], then_affine(bx, by), grid)
     if kink > 0:
         # a bend at one place (J and hook shapes) for some of the samples the arc left alone
-        kinked = torch.rand(B, generator=gen) < kink
-        if strong_bend > 0:
-            kinked &= ~arc
+        kinked = (torch.rand(B, generator=gen) < kink) & ~arc
         if kinked.any():
-            base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, 1, IMG_H, IMG_W), align_corners=False)
-            rows = (rect_mask[:, 0].amax(2) > 0.5).sum(1).float().clamp_min(1)
-            cols = (rect_mask[:, 0].amax(1) > 0.5).sum(1).float().clamp_min(1)
-            slender = ((rows / cols - 1.5) / 2.5).clamp(0, 1)
             side = torch.where(torch.rand(B, generator=gen) < 0.5, -1.0, 1.0)
             bend_len = U(0.15, 0.45) * rows
             centre = U(-0.3, 0.3) * rows
             bx, by = kink_bend(base[..., 0], base[..., 1], rows, cols, centre, bend_len,
                                U(60, 180) * slender * math.pi / 180, side)
-            bent = torch.einsum("bij,bhwj->bhwi", theta[:, :, :2], torch.stack([bx, by], -1)) + theta[:, None, None, :, 2]
-            grid = torch.where(kinked[:, None, None, None], bent, grid)
+            grid = torch.where(kinked[:, None, None, None], then_affine(bx, by), grid)
     yn = grid[..., 1]
     bend_q = U(-0.25, 0.25)[:, None, None] * (yn ** 2 - 0.33)
     bend_s = U(0, 0.12)[:, None, None] * torch.sin(U(1, 3)[:, None, None] * math.pi * yn + U(0, 6.3)[:, None, None])
-    use_bend = (torch.rand(B, generator=gen) < 0.6).float()[:, None, None]
-    if strong_bend > 0:
-        use_bend = use_bend * (~arc).float()[:, None, None]
-    if kink > 0:
-        use_bend = use_bend * (~kinked).float()[:, None, None]
+    use_bend = ((torch.rand(B, generator=gen) < 0.6) & ~arc & ~kinked).float()[:, None, None]
     grid = grid.clone()
     grid[..., 0] = grid[..., 0] + use_bend * (bend_q + bend_s)
     both = F.grid_sample(torch.cat([x, rect_mask], 1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
